@@ -1,0 +1,195 @@
+"""Loss per feature L/p of any weights: estimates with a standard error.
+
+`loss_per_feature` validates its input and dispatches:
+  method="exact"        closed form (one-hot tasks)
+  method="monte_carlo"  plain Monte Carlo: a sparse Numba kernel at small p, dense BLAS batches at large p
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import _validation as v
+from .closed_forms import one_hot_feature_errors
+from .task import Task, check_task
+from .weights import Weights, check_weights
+
+__all__ = ["LossEstimate", "loss_per_feature", "monte_carlo", "dense_numpy_loss"]
+
+CHUNK = 1 << 15  # samples per chunk: the unit of parallel work and of seeding
+DENSE_P = 0.3  # at and above this p, dense BLAS batches beat the sparse kernel (docs/benchmarks.md)
+
+
+@dataclass(frozen=True)
+class LossEstimate:
+    """An estimate of L/p = E||y_hat - y||^2 / (n_features p) (one-hot: E||y_hat - y||^2).
+
+    value     the estimate of L/p
+    stderr    its standard error (0 for exact methods)
+    n_samples samples drawn (0 for exact methods)
+    method    "exact", "monte_carlo", ... (how the value was obtained)
+    p         the feature probability evaluated (None for one-hot)
+    seconds   wall time of the evaluation
+    details   method-specific diagnostics
+    """
+
+    value: float
+    stderr: float
+    n_samples: int
+    method: str
+    p: float | None
+    seconds: float = 0.0
+    details: dict = field(default_factory=dict)
+
+    def __float__(self) -> float:
+        return float(self.value)
+
+    def interval(self, z: float = 1.96) -> tuple[float, float]:
+        return self.value - z * self.stderr, self.value + z * self.stderr
+
+    def to_dict(self) -> dict:
+        return {
+            "value": self.value,
+            "stderr": self.stderr,
+            "n_samples": self.n_samples,
+            "method": self.method,
+            "p": self.p,
+            "seconds": self.seconds,
+            "details": self.details,
+        }
+
+    def __repr__(self):
+        return (
+            f"LossEstimate(value={self.value:.6g}, stderr={self.stderr:.2g}, method={self.method!r}, "
+            f"p={self.p}, n_samples={self.n_samples})"
+        )
+
+
+def loss_per_feature(
+    weights: Weights,
+    task: Task,
+    method: str = "monte_carlo",
+    n_samples: int = 1 << 20,
+    seed=0,
+) -> LossEstimate:
+    """L/p of `weights` on `task` with a standard error.
+
+    weights   ccsolve.Weights with n_features equal to the task's
+    method    "exact" (closed form; one-hot tasks only) or "monte_carlo"
+    n_samples Monte Carlo samples (empty samples included, as in the reference)
+    seed      int, numpy Generator or None; same seed, same estimate whatever the thread count
+    """
+    task = check_task(task)
+    weights = check_weights(weights, task.n_features)
+    v.choice("method", method, {"exact", "monte_carlo"})
+    if method == "exact":
+        if not task.one_hot:
+            raise ValueError(
+                "method='exact' needs a one-hot task (Task(..., one_hot=True)); "
+                "use method='monte_carlo' for Bernoulli inputs"
+            )
+        from .closed_forms import one_hot_loss
+
+        t0 = time.perf_counter()
+        value = one_hot_loss(weights, task.mixing)
+        return LossEstimate(value, 0.0, 0, "exact", None, time.perf_counter() - t0)
+    n_samples = v.positive_int("n_samples", n_samples, minimum=2)
+    return monte_carlo(weights, task, n_samples, seed)
+
+
+def _chunks(n_samples: int, seed) -> tuple[np.ndarray, np.ndarray]:
+    n_chunks = -(-n_samples // CHUNK)
+    sizes = np.full(n_chunks, CHUNK, dtype=np.int64)
+    sizes[-1] = n_samples - CHUNK * (n_chunks - 1)
+    seeds = v.seed_sequence(seed).generate_state(n_chunks, dtype=np.uint64)
+    return sizes, seeds
+
+
+def _estimate(s1: float, s2: float, n_samples: int, scale: float):
+    mean = s1 / n_samples
+    var = max(s2 / n_samples - mean * mean, 0.0) * n_samples / (n_samples - 1)
+    return mean * scale, np.sqrt(var / n_samples) * scale
+
+
+def monte_carlo(weights: Weights, task: Task, n_samples: int, seed=0) -> LossEstimate:
+    """Plain Monte Carlo estimate of L/p (inputs validated by loss_per_feature)."""
+    from ._kernels import montecarlo as k
+
+    t0 = time.perf_counter()
+    sizes, seeds = _chunks(n_samples, seed)
+    c_pos, c_neg = one_hot_feature_errors(weights, task.mixing)
+    details = {"chunk": CHUNK}
+    if task.one_hot:
+        sums, sumsq = k.one_hot_chunks(c_pos, c_neg, sizes, seeds)
+        scale, p, path = 1.0, None, "one_hot"
+    elif task.p >= DENSE_P:
+        sums, sumsq = _dense_chunks(weights, task, sizes, seeds)
+        scale, p, path = 1.0 / (task.n_features * task.p), task.p, "dense_blas"
+    else:
+        w_out = np.ascontiguousarray(weights.W_out)
+        m = task.mixing
+        sums, sumsq, nonempty = k.bernoulli_chunks(
+            np.ascontiguousarray(weights.W_in.T),
+            w_out,
+            w_out.T @ w_out,
+            np.ascontiguousarray(m.T @ w_out),
+            np.ascontiguousarray(m.T),
+            m.T @ m,
+            c_pos,
+            c_neg,
+            float(task.p),
+            sizes,
+            seeds,
+        )
+        details["nonempty_samples"] = int(nonempty.sum())
+        scale, p, path = 1.0 / (task.n_features * task.p), task.p, "sparse_numba"
+    details["path"] = path
+    value, stderr = _estimate(float(np.sum(sums)), float(np.sum(sumsq)), n_samples, scale)
+    return LossEstimate(value, stderr, n_samples, "monte_carlo", p, time.perf_counter() - t0, details)
+
+
+def _dense_chunks(weights: Weights, task: Task, sizes, seeds):
+    """Dense BLAS path for large p: same chunk layout and seeds as the sparse kernel."""
+    sums = np.empty(sizes.size)
+    sumsq = np.empty(sizes.size)
+    n = task.n_features
+    for c, (size, s) in enumerate(zip(sizes, seeds)):
+        gen = np.random.default_rng(int(s))
+        x = gen.uniform(-1.0, 1.0, (n, int(size)))
+        x[gen.random((n, int(size))) >= task.p] = 0.0
+        err = weights.W_out @ np.maximum(weights.W_in @ x, 0.0)
+        err -= np.maximum(x, 0.0)
+        err -= task.mixing @ x
+        per = np.einsum("ij,ij->j", err, err)
+        sums[c] = per.sum()
+        sumsq[c] = per @ per
+    return sums, sumsq
+
+
+def dense_numpy_loss(weights: Weights, task: Task, n_samples: int, seed=0, batch: int = 1 << 14) -> LossEstimate:
+    """The reference's evaluator: dense batches, y_hat and y formed in full. A baseline for benchmarks
+    and an independent check in tests; prefer loss_per_feature."""
+    task = check_task(task)
+    weights = check_weights(weights, task.n_features)
+    n_samples = v.positive_int("n_samples", n_samples, minimum=2)
+    from .task import labels, sample_inputs
+
+    gen = v.rng(seed)
+    t0 = time.perf_counter()
+    s1 = s2 = 0.0
+    done = 0
+    while done < n_samples:
+        b = min(batch, n_samples - done)
+        x = sample_inputs(task, b, gen)
+        err = weights(x) - labels(task, x)
+        per = np.einsum("ij,ij->j", err, err)
+        s1 += per.sum()
+        s2 += per @ per
+        done += b
+    scale = 1.0 if task.one_hot else 1.0 / (task.n_features * task.p)
+    value, stderr = _estimate(s1, s2, n_samples, scale)
+    p = None if task.one_hot else task.p
+    return LossEstimate(value, stderr, n_samples, "dense_numpy", p, time.perf_counter() - t0)
