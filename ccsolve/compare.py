@@ -1,0 +1,317 @@
+"""`python -m ccsolve.compare`: every hand-built solution and a trained model, side by side.
+
+Builds the task, every construction, trains a model, evaluates all of them with the same evaluator and
+prints one table. `--out DIR` also writes results.json (full config, ccsolve version, every row with its
+standard error), the weights (.npz) and PNG plots, each written atomically. `--json` prints the JSON.
+Bad options exit with status 2 and a one-line message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import __version__
+from . import _validation as v
+from ._io import atomic_write_json
+from .closed_forms import naive_loss, naive_offset_loss, one_hot_loss, one_hot_lower_bound, optimal_offset
+from .loss import loss_per_feature
+from .task import Task
+from .weights import Weights
+
+__all__ = ["Row", "Comparison", "build_task", "compare", "main"]
+
+MIXINGS = ("embedding", "random", "symmetric", "clean")
+
+
+@dataclass
+class Row:
+    """One solution in the comparison table. `value`/`stderr` are L/p at the task's p (or one-hot)."""
+
+    name: str
+    value: float
+    stderr: float
+    method: str
+    one_hot: float
+    gap: float
+    relative_to_naive: float
+    seconds: float
+    weights: Weights | None = field(default=None, repr=False)
+    diagnostics: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "loss_per_feature": self.value,
+            "stderr": self.stderr,
+            "method": self.method,
+            "one_hot_loss": self.one_hot,
+            "gap_to_lower_bound": self.gap,
+            "relative_to_naive": self.relative_to_naive,
+            "seconds_to_build": self.seconds,
+            "diagnostics": self.diagnostics,
+        }
+
+
+@dataclass
+class Comparison:
+    task: Task
+    config: dict
+    lower_bound: float
+    rows: list
+    seconds: float
+
+    def to_dict(self) -> dict:
+        return {
+            "ccsolve_version": __version__,
+            "config": self.config,
+            "task": self.task.config(),
+            "one_hot_lower_bound": self.lower_bound,
+            "rows": [r.to_dict() for r in self.rows],
+            "seconds": self.seconds,
+            "machine": {"python": platform.python_version(), "platform": platform.platform(),
+                        "cpus": os.cpu_count()},
+        }
+
+    def table(self) -> str:
+        """Markdown table of the rows."""
+        at = "one-hot" if self.task.one_hot else f"p = {self.task.p:g}"
+        lines = [
+            f"| solution | L/p at {at} ± SE | one-hot L/p | gap to lower bound | relative to naive | build s |",
+            "|---|---|---|---|---|---|",
+        ]
+        for r in self.rows:
+            se = "exact" if r.stderr == 0 else f"± {r.stderr:.1e}"
+            lines.append(
+                f"| {r.name} | {r.value:.5f} {se} | {r.one_hot:.5f} | {r.gap:+.5f} | "
+                f"{r.relative_to_naive:.3f} | {r.seconds:.2f} |"
+            )
+        lines.append(f"| one-hot lower bound | | {self.lower_bound:.5f} | 0 | | |")
+        return "\n".join(lines)
+
+
+def build_task(mixing="embedding", sigma=0.025, sign=1, d_embed=1000, p=0.01, one_hot=False,
+               n_features=100, n_neurons=50, seed=0) -> Task:
+    """The task a compare run uses; `seed` seeds the mixing matrix."""
+    v.choice("mixing", mixing, set(MIXINGS))
+    from . import mixing as mx
+
+    if mixing == "embedding":
+        m = mx.embedding(n_features, d_embed, seed=seed, sign=sign)
+    elif mixing == "random":
+        m = mx.random(n_features, sigma, seed=seed)
+    elif mixing == "symmetric":
+        m = mx.random(n_features, sigma, seed=seed, symmetric=True)
+    else:
+        m = mx.clean(n_features)
+    return Task(m, n_neurons, p, one_hot=one_hot)
+
+
+def _builders(task: Task, seed: int, steps: int, train: bool, progress: bool):
+    """(name, build) pairs; build() -> (Weights, diagnostics dict, exact L/p or None)."""
+    from . import constructions as C
+
+    out = [
+        ("naive", lambda: (C.naive(task), {}, naive_loss(task))),
+        (
+            "naive + offset",
+            lambda: (C.naive_offset(task), {"offset": optimal_offset(task)},
+                     naive_offset_loss(task, optimal_offset(task))),
+        ),
+    ]
+    if hasattr(C, "svd"):
+        out.append(("SVD (I + M)", lambda: (C.svd(task), {}, None)))
+        if hasattr(C, "optimal_readout"):
+            out.append(("SVD + optimal readout", lambda: (C.svd(task, readout="optimal"), {}, None)))
+    if hasattr(C, "snmf"):
+        def snmf():
+            r = C.snmf(task, seed=seed)
+            return r.weights, _diag(r, ("objective", "kkt_residual", "n_iter", "converged")), None
+
+        def snmf_reference():
+            r = C.snmf(task, seed=seed, recipe="reference")
+            return r.weights, _diag(r, ("objective", "kkt_residual", "n_iter")), None
+
+        out.append(("SNMF (exact)", snmf))
+        out.append(("SNMF (reference recipe)", snmf_reference))
+    if hasattr(C, "minimize_one_hot"):
+        def moh():
+            r = C.minimize_one_hot(task, seed=seed)
+            return r.weights, _diag(r, ("objective", "n_iter", "converged")), None
+
+        out.append(("minimize_one_hot", moh))
+    if train:
+        def trained():
+            from .train import train as train_fn
+
+            r = train_fn(task, steps=steps, seed=seed, progress=progress)
+            return r.weights, {"final_train_loss": float(np.mean(r.losses[-100:])), "steps": steps}, None
+
+        out.append((f"trained ({steps} steps)", trained))
+    return out
+
+
+def _diag(result, keys) -> dict:
+    d = {}
+    for k in keys:
+        val = getattr(result, k, None)
+        if isinstance(val, (np.generic, bool, int, float)):
+            d[k] = val.item() if isinstance(val, np.generic) else val
+    return d
+
+
+def _evaluate(weights: Weights, task: Task, exact, n_samples: int, seed: int, tol: float):
+    if exact is not None:
+        return float(exact), 0.0, "closed_form"
+    if task.one_hot:
+        return one_hot_loss(weights, task.mixing), 0.0, "exact"
+    try:
+        est = loss_per_feature(weights, task, method="auto", tol=tol, n_samples=n_samples, seed=seed)
+    except (TypeError, ValueError):
+        # evaluator without the stratified methods
+        est = loss_per_feature(weights, task, method="monte_carlo", n_samples=n_samples, seed=seed)
+    return est.value, est.stderr, est.method
+
+
+def compare(task: Task, *, seed: int = 0, steps: int = 10_000, train: bool = True, n_samples: int = 1 << 22,
+            tol: float = 1e-5, progress: bool = True, config: dict | None = None) -> Comparison:
+    """Build, train and evaluate every solution on `task`; return a Comparison (rows in build order)."""
+    from tqdm.auto import tqdm
+
+    t_start = time.perf_counter()
+    lb = one_hot_lower_bound(task.mixing, task.n_neurons)
+    rows = []
+    naive_value = None
+    builders = _builders(task, seed, steps, train, progress)
+    for name, build in tqdm(builders, desc="solutions", disable=not progress, leave=False):
+        t0 = time.perf_counter()
+        weights, diag, exact = build()
+        seconds = time.perf_counter() - t0
+        value, stderr, method = _evaluate(weights, task, exact, n_samples, seed + 1, tol)
+        oh = one_hot_loss(weights, task.mixing)
+        if naive_value is None:
+            naive_value = value
+        rows.append(Row(name, value, stderr, method, oh, oh - lb, value / naive_value, seconds, weights, diag))
+    cfg = dict(config or {})
+    cfg.update({"seed": seed, "steps": steps, "train": train, "n_samples": n_samples, "tol": tol})
+    return Comparison(task, cfg, lb, rows, time.perf_counter() - t_start)
+
+
+def write_outputs(result: Comparison, out: str, progress: bool = True, n_curve: int = 25) -> list:
+    """results.json, weights/<name>.npz, loss_curves.png and bars.png under `out`; returns the paths."""
+    os.makedirs(out, exist_ok=True)
+    paths = []
+    for row in result.rows:
+        fname = os.path.join(out, "weights", _slug(row.name) + ".npz")
+        row.weights.save(fname, name=row.name, config=result.config, task=result.task.config())
+        paths.append(fname)
+    try:
+        from . import plots
+    except ImportError:  # plotting module not available
+        plots = None
+    if plots is not None:
+        curves = _curves(result, n_curve, progress)
+        naive_curve = None
+        fig_path = os.path.join(out, "loss_curves.png")
+        plots.plot_loss_curves(curves, result.task, lower_bound=result.lower_bound, naive=naive_curve,
+                               path=fig_path)
+        paths.append(fig_path)
+        bars_path = os.path.join(out, "bars.png")
+        plots.plot_bars([(r.name, r.value, r.stderr) for r in result.rows], result.task, path=bars_path)
+        paths.append(bars_path)
+    json_path = os.path.join(out, "results.json")
+    atomic_write_json(json_path, result.to_dict())
+    paths.append(json_path)
+    return paths
+
+
+def _curves(result: Comparison, n_curve: int, progress: bool) -> dict:
+    ps = np.logspace(-3, 0, n_curve)
+    curves = {}
+    try:
+        from .stratified import loss_curve
+    except ImportError:
+        loss_curve = None
+    for row in result.rows:
+        if loss_curve is not None:
+            c = loss_curve(row.weights, result.task, ps, seed=1)
+            curves[row.name] = (np.asarray(c.ps), np.asarray(c.values), np.asarray(c.stderrs))
+        else:
+            vals, ses = [], []
+            for p in ps:
+                e = loss_per_feature(row.weights, result.task.with_p(float(p)), n_samples=1 << 18, seed=1)
+                vals.append(e.value)
+                ses.append(e.stderr)
+            curves[row.name] = (ps, np.array(vals), np.array(ses))
+    return curves
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = _Parser(prog="python -m ccsolve.compare", description=__doc__.splitlines()[0])
+    ap.add_argument("--mixing", choices=MIXINGS, default="embedding", help="mixing matrix kind")
+    ap.add_argument("--sigma", type=float, default=0.025, help="scale of random/symmetric mixing")
+    ap.add_argument("--sign", type=int, choices=(1, -1), default=1,
+                    help="embedding sign: +1 = W_E W_E^T - I (reference code), -1 = I - W_E W_E^T")
+    ap.add_argument("--d-embed", type=int, default=1000, help="embedding width for --mixing embedding")
+    ap.add_argument("--p", type=float, default=0.01, help="feature probability in (0, 1]")
+    ap.add_argument("--one-hot", action="store_true", help="exactly one active feature (p -> 0 limit)")
+    ap.add_argument("--n-features", type=int, default=100)
+    ap.add_argument("--n-neurons", type=int, default=50)
+    ap.add_argument("--seed", type=int, default=0, help="seeds the mixing matrix, constructions, training")
+    ap.add_argument("--steps", type=int, default=10_000, help="training steps")
+    ap.add_argument("--no-train", action="store_true", help="skip training")
+    ap.add_argument("--n-samples", type=int, default=1 << 22, help="Monte Carlo samples per evaluation")
+    ap.add_argument("--tol", type=float, default=1e-5, help="target standard error of L/p")
+    ap.add_argument("--out", default=None, help="directory for results.json, weights and PNG plots")
+    ap.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
+    ap.add_argument("--quiet", action="store_true", help="no progress bars")
+    return ap
+
+
+def main(argv=None) -> int:
+    ap = _parser()
+    args = ap.parse_args(argv)
+    config = {k: v_ for k, v_ in vars(args).items() if k not in ("out", "json", "quiet")}
+    try:
+        v.positive_int("--steps", args.steps)
+        v.positive_int("--n-samples", args.n_samples, minimum=2)
+        v.positive("--tol", args.tol)
+        task = build_task(args.mixing, args.sigma, args.sign, args.d_embed, args.p, args.one_hot,
+                          args.n_features, args.n_neurons, args.seed)
+    except (TypeError, ValueError) as exc:
+        ap.exit(2, f"{ap.prog}: error: {exc}\n")
+    progress = not args.quiet and not args.json
+    result = compare(task, seed=args.seed, steps=args.steps, train=not args.no_train,
+                     n_samples=args.n_samples, tol=args.tol, progress=progress, config=config)
+    if args.out:
+        write_outputs(result, args.out, progress=progress)
+    if args.json:
+        json.dump(result.to_dict(), sys.stdout, indent=2, default=float)
+        sys.stdout.write("\n")
+    else:
+        print(f"ccsolve {__version__} | {task!r} | mixing={args.mixing}"
+              + (f" sigma={args.sigma:g}" if args.mixing in ("random", "symmetric") else "")
+              + (f" sign={args.sign:+d}" if args.mixing == "embedding" else ""))
+        print(result.table())
+        print(f"total {result.seconds:.1f} s" + (f"; outputs in {args.out}" if args.out else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
