@@ -165,7 +165,8 @@ def _dense_chunks(weights: Weights, task: Task, sizes, seeds):
         err -= task.mixing @ x
         per = np.einsum("ij,ij->j", err, err)
         sums[c] = per.sum()
-        sumsq[c] = per @ per
+        # not per @ per: BLAS ddot's summation order depends on its thread count, numpy's sum does not
+        sumsq[c] = np.sum(per * per)
     return sums, sumsq
 
 
