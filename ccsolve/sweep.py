@@ -1,0 +1,670 @@
+"""Sweeps: a grid of configurations run through any `concurrent.futures.Executor`, cached on disk.
+
+    from ccsolve.sweep import grid, run_sweep, evaluate_point
+    configs = grid(mixing="random", sigma=[0.01, 0.02, 0.03], seed=[0, 1], one_hot=True, method="exact")
+    res = run_sweep(evaluate_point, configs, cache_dir="cache/sigma")
+    for config, result in res:
+        print(config["sigma"], result["loss_per_feature"])
+
+A configuration is a JSON-serialisable dict; a point function `fn(config) -> dict` is a picklable
+top-level function whose result depends only on its config (seeds live in the config), so a process
+pool, a Dask cluster and a serial loop give identical results. Each finished point is written to
+`<cache_dir>/<cache_key(fn, config)>.json` (atomically, as soon as it finishes), so an interrupted or
+extended sweep recomputes nothing already done. See docs/sweeps.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import itertools
+import json
+import multiprocessing
+import numbers
+import os
+import pickle
+import time
+import warnings
+from collections.abc import Mapping
+from concurrent.futures import CancelledError, Executor, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import numpy as np
+
+from . import _validation as v
+from ._io import _json_default, atomic_write_json
+
+__all__ = [
+    "SweepResult",
+    "PointError",
+    "grid",
+    "run_sweep",
+    "cache_key",
+    "function_name",
+    "make_task",
+    "evaluate_point",
+    "train_point",
+    "TASK_DEFAULTS",
+    "EVAL_DEFAULTS",
+]
+
+CACHE_FORMAT = 1
+
+# ---------------------------------------------------------------------------------------------------
+# configs, keys, results
+
+
+def grid(**axes) -> list[dict]:
+    """Cartesian product of the axes, as a list of configs.
+
+    Each keyword is a config key; a list, tuple, range or 1-D array gives that axis's values, anything
+    else (a number, a string, a dict, None) is a single fixed value. Axes vary in keyword order, the
+    last fastest (as itertools.product): grid(a=[1, 2], b=[3, 4]) ->
+    [{a:1,b:3}, {a:1,b:4}, {a:2,b:3}, {a:2,b:4}]. An empty axis gives an empty grid.
+    """
+    names, values = [], []
+    for name, value in axes.items():
+        if isinstance(value, np.ndarray):
+            if value.ndim != 1:
+                raise ValueError(f"grid axis {name!r} must be 1-D, got an array of shape {value.shape}")
+            value = value.tolist()
+        elif isinstance(value, (list, tuple, range)):
+            value = list(value)
+        else:
+            value = [value]
+        names.append(name)
+        values.append(value)
+    return [dict(zip(names, combo)) for combo in itertools.product(*values)]
+
+
+def _canonical(obj, what: str) -> str:
+    """Canonical JSON: sorted keys at every level, no whitespace, numpy scalars as Python numbers."""
+    try:
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False,
+                          default=_json_default)
+    except ValueError as exc:  # NaN / inf
+        raise ValueError(f"{what} must be JSON-serialisable without NaN or inf ({exc})") from None
+    except TypeError as exc:
+        raise TypeError(f"{what} must be JSON-serialisable ({exc})") from None
+
+
+def _normalise_config(config, what: str = "config") -> dict:
+    """The config as plain JSON data (tuples -> lists, numpy scalars -> numbers): what fn receives."""
+    if not isinstance(config, Mapping):
+        raise TypeError(f"{what} must be a dict, got {type(config).__name__}")
+    for k in config:
+        if not isinstance(k, str):
+            raise TypeError(f"{what} keys must be strings, got {k!r} ({type(k).__name__})")
+    _canonical(dict(config), what)  # validates
+    # key order as given (the cache key sorts keys; the caller's dicts read better unsorted)
+    return json.loads(json.dumps(dict(config), default=_json_default))
+
+
+def function_name(fn) -> str:
+    """'module.qualname' of a point function: the part of the cache key that names it."""
+    if isinstance(fn, str):
+        return fn
+    if not callable(fn):
+        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+    module = getattr(fn, "__module__", None) or type(fn).__module__
+    qualname = getattr(fn, "__qualname__", None) or type(fn).__qualname__
+    return f"{module}.{qualname}"
+
+
+def cache_key(fn, config) -> str:
+    """sha256 hex digest of the canonical JSON {"config": config, "function": function_name(fn)}.
+
+    Canonical JSON: keys sorted at every level, separators (",", ":"), ASCII, numpy scalars and
+    arrays as Python numbers and lists. So the key does not depend on dict key order, and 1 and 1.0
+    are different keys. `fn` may be the function or its name.
+    """
+    doc = {"config": _normalise_config(config), "function": function_name(fn)}
+    return hashlib.sha256(_canonical(doc, "config").encode("ascii")).hexdigest()
+
+
+class PointError(RuntimeError):
+    """A point function raised; `config` is the failing point's config, `__cause__` the original error."""
+
+    def __init__(self, message: str, config: dict):
+        super().__init__(message)
+        self.config = config
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """The outcome of run_sweep.
+
+    points    list of (config, result) in the order of the configs given (configs normalised to
+              plain JSON data; results are dicts of JSON data: arrays come back as lists)
+    computed  distinct configs computed in this call
+    cached    distinct configs read from the cache
+    corrupt   cache files found unreadable or inconsistent (ignored, recomputed, overwritten)
+    seconds   wall time of the call
+    function  the point function's name ('module.qualname', part of the cache key)
+    cache_dir the cache directory or None
+    """
+
+    points: list
+    computed: int
+    cached: int
+    corrupt: int = 0
+    seconds: float = 0.0
+    function: str = ""
+    cache_dir: str | None = None
+
+    @property
+    def configs(self) -> list[dict]:
+        return [c for c, _ in self.points]
+
+    @property
+    def results(self) -> list[dict]:
+        return [r for _, r in self.points]
+
+    def __len__(self):
+        return len(self.points)
+
+    def __iter__(self):
+        return iter(self.points)
+
+    def __getitem__(self, i):
+        return self.points[i]
+
+    def to_dict(self) -> dict:
+        return {
+            "function": self.function,
+            "computed": self.computed,
+            "cached": self.cached,
+            "corrupt": self.corrupt,
+            "seconds": self.seconds,
+            "cache_dir": self.cache_dir,
+            "points": [{"config": c, "result": r} for c, r in self.points],
+        }
+
+    def __repr__(self):
+        return (f"SweepResult({len(self.points)} points, computed={self.computed}, cached={self.cached}, "
+                f"corrupt={self.corrupt}, function={self.function!r})")
+
+
+def _call_point(fn, config: dict):
+    """Runs in the worker: the point, its result as plain JSON data, and its wall time."""
+    t0 = time.perf_counter()
+    result = fn(config)
+    seconds = time.perf_counter() - t0
+    if not isinstance(result, Mapping):
+        raise TypeError(f"point function {function_name(fn)} must return a dict, got {type(result).__name__}")
+    try:
+        # NaN/inf are kept (a diverged point is still a result); JSON writes them as NaN/Infinity
+        text = json.dumps(dict(result), default=_json_default)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"point function {function_name(fn)} returned data that is not JSON-serialisable "
+                        f"({exc}); convert it (numpy arrays are fine)") from None
+    return json.loads(text), seconds
+
+
+def _read_cache(path: str, config: dict, name: str):
+    """The cached result, None if absent, or the string 'corrupt'."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            doc = json.load(fh)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, UnicodeDecodeError):
+        return "corrupt"
+    if (not isinstance(doc, dict) or doc.get("function") != name or doc.get("config") != config
+            or not isinstance(doc.get("result"), dict)):
+        return "corrupt"
+    return doc["result"]
+
+
+def _write_cache(path: str, key: str, name: str, config: dict, result: dict, seconds: float) -> None:
+    from . import __version__
+
+    atomic_write_json(path, {
+        "format": CACHE_FORMAT,
+        "key": key,
+        "function": name,
+        "config": config,
+        "result": result,
+        "ccsolve_version": __version__,
+        "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "seconds": seconds,
+    })
+
+
+# ---------------------------------------------------------------------------------------------------
+# executors
+
+
+def _worker_init(numba_threads: int) -> None:
+    # n_workers processes each running parallel Numba kernels on every core would oversubscribe;
+    # results do not depend on the thread count (per-chunk seeds), only the speed does.
+    try:
+        import numba
+
+        numba.set_num_threads(max(1, min(numba_threads, numba.config.NUMBA_NUM_THREADS)))
+    except Exception:  # noqa: BLE001 - a worker without numba still runs points
+        pass
+    try:
+        from threadpoolctl import threadpool_limits  # optional: BLAS pools, same reason
+
+        threadpool_limits(numba_threads)
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def _default_pool(max_workers: int | None, n_points: int) -> ProcessPoolExecutor:
+    cores = os.cpu_count() or 1
+    workers = max_workers if max_workers is not None else cores
+    workers = max(1, min(workers, max(n_points, 1)))
+    # forkserver: children fork from a clean single-threaded server, not from a parent that may have
+    # Numba/BLAS thread pools running (fork-unsafe); preloading ccsolve keeps worker start-up cheap.
+    methods = multiprocessing.get_all_start_methods()
+    method = "forkserver" if "forkserver" in methods else "spawn"
+    ctx = multiprocessing.get_context(method)
+    if method == "forkserver":
+        ctx.set_forkserver_preload(["ccsolve", "ccsolve.sweep"])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
+                               initargs=(max(1, cores // workers),))
+
+
+def _check_executor(executor, max_workers):
+    if executor is None or (isinstance(executor, str) and executor in ("process", "serial")):
+        if max_workers is not None:
+            v.positive_int("max_workers", max_workers)
+            if executor == "serial":
+                raise ValueError("max_workers applies to the default process pool, not to executor='serial'")
+        return "process" if executor is None else executor
+    if isinstance(executor, Executor):
+        if max_workers is not None:
+            raise ValueError("max_workers applies to the default process pool; size your own executor instead")
+        return executor
+    raise TypeError("executor must be None (a local process pool), 'process', 'serial' or a "
+                    f"concurrent.futures.Executor instance, got {executor!r}")
+
+
+# ---------------------------------------------------------------------------------------------------
+# run_sweep
+
+
+def run_sweep(fn, configs, cache_dir=None, executor=None, max_workers: int | None = None,
+              progress: bool = True) -> SweepResult:
+    """Run `fn(config)` for every config, through an executor, with an on-disk cache.
+
+    fn          picklable top-level function config -> dict of JSON-serialisable data (numpy arrays
+                and scalars are converted to lists and numbers); its result must depend only on its
+                config. Built-ins: evaluate_point, train_point.
+    configs     iterable of dicts with string keys and JSON-serialisable values (e.g. from `grid`);
+                fn receives each as plain JSON data. Duplicate configs are computed once.
+    cache_dir   directory for `<cache_key(fn, config)>.json` files, or None (no cache). Points found
+                there are not recomputed; each finished point is written atomically as soon as it
+                finishes; unreadable or inconsistent files are ignored, recomputed and overwritten.
+    executor    None or 'process': a local ProcessPoolExecutor of `max_workers` processes (default
+                os.cpu_count(), forkserver start method where available); 'serial': in this process;
+                or any concurrent.futures.Executor, e.g. dask.distributed.Client(...).get_executor()
+                (not shut down here).
+    max_workers size of the default process pool only.
+    progress    tqdm bar over points (cached points count as done at the start).
+
+    Returns a SweepResult (points in config order, computed/cached/corrupt counts). If a point raises,
+    points not yet started are cancelled, the running ones finish and are cached, and PointError is
+    raised naming the failing config (the original exception is its __cause__).
+    """
+    t0 = time.perf_counter()
+    if not callable(fn):
+        raise TypeError(f"fn must be callable (a top-level function config -> dict), got {type(fn).__name__}")
+    kind = _check_executor(executor, max_workers)
+    if not isinstance(progress, (bool, np.bool_)):
+        raise TypeError(f"progress must be a bool, got {type(progress).__name__}")
+    name = function_name(fn)
+    if isinstance(configs, (Mapping, str, bytes)) or not hasattr(configs, "__iter__"):
+        raise TypeError(f"configs must be a list of dicts (e.g. from ccsolve.sweep.grid), got {type(configs).__name__}")
+    norm = [_normalise_config(c, f"configs[{i}]") for i, c in enumerate(configs)]
+    if cache_dir is not None:
+        if "<lambda>" in name or "<locals>" in name:
+            raise ValueError(f"fn {name} cannot be cached: its name does not identify it; use a top-level "
+                             "function (or cache_dir=None)")
+        cache_dir = os.fspath(cache_dir)
+        os.makedirs(cache_dir, exist_ok=True)
+    if kind == "process":
+        try:
+            pickle.dumps(fn)
+        except Exception as exc:  # noqa: BLE001 - PicklingError, AttributeError, TypeError...
+            raise TypeError(f"fn {name} must be a picklable top-level function to run in a process pool "
+                            f"({exc}); use executor='serial' for local functions") from None
+
+    # distinct points, in first-seen order
+    keys = [cache_key(name, c) for c in norm]
+    unique: dict[str, dict] = {}
+    for k, c in zip(keys, norm):
+        unique.setdefault(k, c)
+    results: dict[str, dict] = {}
+    corrupt = 0
+    if cache_dir is not None:
+        for k, c in unique.items():
+            got = _read_cache(os.path.join(cache_dir, k + ".json"), c, name)
+            if got == "corrupt":
+                corrupt += 1
+            elif got is not None:
+                results[k] = got
+    n_cached = len(results)
+    if corrupt:
+        warnings.warn(f"{corrupt} unreadable or inconsistent cache file(s) in {cache_dir} ignored; "
+                      "recomputing those points", RuntimeWarning, stacklevel=2)
+    todo = [k for k in unique if k not in results]
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(unique), initial=n_cached, desc=f"sweep {name.rsplit('.', 1)[-1]}", unit="pt",
+               disable=not progress, leave=True)
+
+    def finish(k, out):
+        result, seconds = out
+        if cache_dir is not None:
+            _write_cache(os.path.join(cache_dir, k + ".json"), k, name, unique[k], result, seconds)
+        results[k] = result
+        bar.update(1)
+
+    try:
+        if kind == "serial":
+            for k in todo:
+                try:
+                    out = _call_point(fn, unique[k])
+                except Exception as exc:
+                    raise PointError(f"sweep point failed: config={unique[k]}: {exc!r}", unique[k]) from exc
+                finish(k, out)
+        elif todo:
+            own = kind == "process"
+            ex = _default_pool(max_workers, len(todo)) if own else kind
+            try:
+                _run_pool(ex, fn, todo, unique, finish)
+            except BaseException:
+                if own:
+                    ex.shutdown(wait=False, cancel_futures=True)
+                raise
+            else:
+                if own:
+                    ex.shutdown(wait=True)
+    finally:
+        bar.close()
+    return SweepResult(
+        points=[(c, results[k]) for k, c in zip(keys, norm)],
+        computed=len(unique) - n_cached,
+        cached=n_cached,
+        corrupt=corrupt,
+        seconds=time.perf_counter() - t0,
+        function=name,
+        cache_dir=cache_dir,
+    )
+
+
+def _run_pool(ex: Executor, fn, todo, unique, finish) -> None:
+    futures = {ex.submit(_call_point, fn, unique[k]): k for k in todo}
+    failure = None
+    try:
+        for fut in as_completed(futures):
+            k = futures[fut]
+            try:
+                out = fut.result()
+            except CancelledError:
+                continue
+            except Exception as exc:
+                if failure is None:
+                    failure = (k, exc)
+                    # stop what has not started; what is running finishes and is cached below
+                    for f in futures:
+                        f.cancel()
+                continue
+            finish(k, out)
+    except BaseException:
+        for f in futures:
+            f.cancel()
+        raise
+    if failure is not None:
+        k, exc = failure
+        raise PointError(f"sweep point failed: config={unique[k]}: {exc!r}", unique[k]) from exc
+
+
+# ---------------------------------------------------------------------------------------------------
+# built-in point functions
+
+MIXING_KINDS = ("clean", "embedding", "random", "symmetric")
+
+TASK_DEFAULTS = {
+    "mixing": None,          # required: one of MIXING_KINDS
+    "sigma": 0.025,          # random / symmetric: M = sigma * G
+    "sign": 1,               # embedding: +1 -> W_E W_E^T - I (reference code), -1 -> I - W_E W_E^T
+    "d_embed": 1000,         # embedding: residual width
+    "zero_diagonal": False,  # random / symmetric: zero the diagonal of G
+    "seed": 0,               # seeds M (and constructions / training that take a seed)
+    "n_features": 100,
+    "n_neurons": 50,
+    "p": 0.01,
+    "one_hot": False,
+}
+
+EVAL_DEFAULTS = {
+    "construction": "naive",     # a function name in ccsolve.constructions (evaluate_point)
+    "construction_kwargs": {},   # keyword arguments for it
+    "method": "monte_carlo",     # passed to ccsolve.loss_per_feature
+    "n_samples": 1 << 20,
+    "eval_seed": None,           # Monte Carlo seed; None -> seed + 1 (as ccsolve.compare)
+    "tol": None,                 # passed to loss_per_feature only when set (methods that take it)
+    "return_weights": False,     # include W_in, W_out (column convention) as nested lists
+    "tag": None,                 # free label, ignored by the computation (but part of the cache key)
+}
+
+TRAIN_KEYS = {"train": {}}  # train_point: keyword arguments for ccsolve.train
+
+
+def _get(config: Mapping, key: str, defaults: Mapping):
+    value = config.get(key, defaults[key])
+    return defaults[key] if value is None and key != "mixing" else value
+
+
+def make_task(config: Mapping):
+    """A ccsolve.Task from a config dict; keys (defaults in TASK_DEFAULTS; other keys are ignored):
+
+    mixing        'clean' | 'embedding' | 'random' | 'symmetric' (required)
+    sigma         random/symmetric scale; sign, d_embed: embedding; zero_diagonal: random/symmetric
+    seed          seeds M: mixing.embedding(n_features, d_embed, seed, sign) or
+                  mixing.random(n_features, sigma, seed, symmetric, zero_diagonal)
+    n_features, n_neurons, p, one_hot   as in ccsolve.Task
+    """
+    from . import mixing as mx
+    from .task import Task
+
+    if not isinstance(config, Mapping):
+        raise TypeError(f"config must be a dict, got {type(config).__name__}")
+    kind = config.get("mixing")
+    if kind is None:
+        raise ValueError(f"config needs 'mixing', one of {list(MIXING_KINDS)}")
+    if kind not in MIXING_KINDS:
+        raise ValueError(f"config['mixing'] must be one of {list(MIXING_KINDS)}, got {kind!r}")
+    g = {k: _get(config, k, TASK_DEFAULTS) for k in TASK_DEFAULTS}
+    n = v.positive_int("n_features", g["n_features"])
+    if kind == "clean":
+        m = mx.clean(n)
+    elif kind == "embedding":
+        m = mx.embedding(n, g["d_embed"], seed=g["seed"], sign=g["sign"])
+    else:
+        zd = g["zero_diagonal"]
+        if not isinstance(zd, (bool, np.bool_)):
+            raise TypeError(f"zero_diagonal must be a bool, got {type(zd).__name__}")
+        m = mx.random(n, g["sigma"], seed=g["seed"], symmetric=kind == "symmetric", zero_diagonal=bool(zd))
+    return Task(m, g["n_neurons"], g["p"], one_hot=g["one_hot"])
+
+
+def _check_keys(config: Mapping, allowed, fn: str) -> None:
+    unknown = sorted(set(config) - set(allowed))
+    if unknown:
+        raise ValueError(f"{fn}: unknown config key(s) {unknown}; allowed: {sorted(allowed)}")
+
+
+def _accepts(func, name: str) -> bool:
+    try:
+        params = inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+def _scalar_fields(obj, skip=("weights", "seconds")) -> dict:
+    """JSON scalars among a result object's fields (timings left out: results must be deterministic)."""
+    if hasattr(obj, "__dataclass_fields__"):
+        items = {f: getattr(obj, f) for f in obj.__dataclass_fields__}
+    elif hasattr(obj, "__dict__"):
+        items = dict(vars(obj))
+    else:
+        return {}
+    out = {}
+    for k, val in items.items():
+        if k in skip or k.startswith("_") or k.endswith("seconds"):
+            continue
+        if isinstance(val, (bool, np.bool_, str)):
+            out[k] = val if isinstance(val, str) else bool(val)
+        elif isinstance(val, numbers.Real):
+            out[k] = float(val) if not isinstance(val, numbers.Integral) else int(val)
+    return out
+
+
+def _as_weights(obj, what: str):
+    from .weights import Weights
+
+    if isinstance(obj, Weights):
+        return obj
+    w = getattr(obj, "weights", None)
+    if isinstance(w, Weights):
+        return w
+    raise TypeError(f"{what} returned {type(obj).__name__}, expected ccsolve.Weights or a result with .weights")
+
+
+def _evaluate(weights, task, config: Mapping) -> dict:
+    from .closed_forms import one_hot_loss, one_hot_lower_bound
+    from .loss import loss_per_feature
+
+    method = _get(config, "method", EVAL_DEFAULTS)
+    n_samples = _get(config, "n_samples", EVAL_DEFAULTS)
+    seed = _get(config, "seed", TASK_DEFAULTS)
+    eval_seed = config.get("eval_seed")
+    if eval_seed is None:
+        eval_seed = v.positive_int("seed", seed, minimum=0) + 1
+    kwargs = {"method": method, "n_samples": n_samples, "seed": eval_seed}
+    tol = config.get("tol")
+    if tol is not None:
+        if not _accepts(loss_per_feature, "tol"):
+            raise ValueError("config['tol'] is set but this ccsolve's loss_per_feature takes no tol")
+        kwargs["tol"] = tol
+    est = loss_per_feature(weights, task, **kwargs)
+    out = {
+        "loss_per_feature": float(est.value),
+        "stderr": float(est.stderr),
+        "n_samples": int(est.n_samples),
+        "method": est.method,
+        "p": est.p,
+        "details": {k: val for k, val in est.details.items() if not str(k).endswith("seconds")},
+        "one_hot_loss": float(one_hot_loss(weights, task.mixing)),
+        "one_hot_lower_bound": float(one_hot_lower_bound(task.mixing, task.n_neurons)),
+    }
+    rw = _get(config, "return_weights", EVAL_DEFAULTS)
+    if not isinstance(rw, (bool, np.bool_)):
+        raise TypeError(f"return_weights must be a bool, got {type(rw).__name__}")
+    if rw:
+        out["W_in"] = weights.W_in.tolist()
+        out["W_out"] = weights.W_out.tolist()
+    return out
+
+
+def evaluate_point(config: Mapping) -> dict:
+    """Build the task (make_task) and a construction, evaluate it; a point function for run_sweep.
+
+    Keys: TASK_DEFAULTS (task) and EVAL_DEFAULTS: `construction` names a function of
+    ccsolve.constructions (naive, naive_offset, ...) called as f(task, **construction_kwargs), with
+    seed=config['seed'] added when f takes a seed and none is given. Evaluated with
+    ccsolve.loss_per_feature(weights, task, method, n_samples, seed=eval_seed[, tol]).
+
+    Returns {construction, loss_per_feature, stderr, n_samples, method, p, details, one_hot_loss,
+    one_hot_lower_bound, construction_info[, W_in, W_out]}; no timings, so results depend only on the
+    config.
+    """
+    from . import constructions
+
+    if not isinstance(config, Mapping):
+        raise TypeError(f"config must be a dict, got {type(config).__name__}")
+    _check_keys(config, {**TASK_DEFAULTS, **EVAL_DEFAULTS}, "evaluate_point")
+    task = make_task(config)
+    name = _get(config, "construction", EVAL_DEFAULTS)
+    public = getattr(constructions, "__all__", [n for n in dir(constructions) if not n.startswith("_")])
+    builder = getattr(constructions, name, None) if isinstance(name, str) and not name.startswith("_") else None
+    if builder is None or not callable(builder) or name not in public:
+        raise ValueError(f"config['construction'] must name a function of ccsolve.constructions "
+                         f"({sorted(public)}), got {name!r}")
+    kwargs = config.get("construction_kwargs") or {}
+    if not isinstance(kwargs, Mapping):
+        raise TypeError(f"config['construction_kwargs'] must be a dict, got {kwargs!r}")
+    kwargs = dict(kwargs)
+    if "seed" not in kwargs and _accepts(builder, "seed"):
+        kwargs["seed"] = _get(config, "seed", TASK_DEFAULTS)
+    if _accepts(builder, "progress") and "progress" not in kwargs:
+        kwargs["progress"] = False
+    built = builder(task, **kwargs)
+    weights = _as_weights(built, f"constructions.{name}")
+    out = {"construction": name, **_evaluate(weights, task, config)}
+    out["construction_info"] = _scalar_fields(built) if built is not weights else {}
+    return out
+
+
+def _train_function():
+    import importlib
+
+    import ccsolve
+
+    fn = getattr(ccsolve, "train", None)
+    if fn is None:
+        try:
+            fn = importlib.import_module("ccsolve.train")
+        except ImportError as exc:
+            raise RuntimeError("train_point needs ccsolve.train (ccsolve/train.py), which this ccsolve "
+                               f"does not have ({exc})") from None
+    if inspect.ismodule(fn):
+        fn = getattr(fn, "train", None)
+    if not callable(fn):
+        raise RuntimeError("train_point needs a callable ccsolve.train(task, ...); this ccsolve has none")
+    return fn
+
+
+def train_point(config: Mapping) -> dict:
+    """Train on the config's task with ccsolve.train, then evaluate as evaluate_point does.
+
+    Keys: TASK_DEFAULTS, EVAL_DEFAULTS (except construction/construction_kwargs) and `train`: a dict
+    of keyword arguments for ccsolve.train(task, **train) (steps, batch_size, lr, ...); seed defaults
+    to config['seed'] and progress to False. Returns evaluate_point's keys (construction='trained')
+    plus `train`: the scalar fields of the training result (timings left out) and `final_train_loss`
+    when the result has a loss history.
+    """
+    if not isinstance(config, Mapping):
+        raise TypeError(f"config must be a dict, got {type(config).__name__}")
+    allowed = {**TASK_DEFAULTS, **EVAL_DEFAULTS, **TRAIN_KEYS}
+    allowed.pop("construction")
+    allowed.pop("construction_kwargs")
+    _check_keys(config, allowed, "train_point")
+    task = make_task(config)
+    kwargs = config.get("train") or {}
+    if not isinstance(kwargs, Mapping):
+        raise TypeError(f"config['train'] must be a dict of ccsolve.train keyword arguments, got {kwargs!r}")
+    kwargs = dict(kwargs)
+    train = _train_function()
+    kwargs.setdefault("seed", _get(config, "seed", TASK_DEFAULTS))
+    if _accepts(train, "progress"):
+        kwargs.setdefault("progress", False)
+    res = train(task, **kwargs)
+    weights = _as_weights(res, "ccsolve.train")
+    out = {"construction": "trained", **_evaluate(weights, task, config)}
+    info = _scalar_fields(res) if res is not weights else {}
+    for attr in ("losses", "loss", "loss_history", "train_loss"):
+        hist = getattr(res, attr, None)
+        if hist is not None and np.ndim(hist) == 1 and np.size(hist) > 0:
+            info["final_train_loss"] = float(np.asarray(hist)[-1])
+            break
+    out["train"] = info
+    return out
