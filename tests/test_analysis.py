@@ -298,9 +298,12 @@ def test_neuron_contributions_sum_to_forward_pass():
 def test_effective_neurons_counts_an_even_split():
     k = 4
     w_in, w_out = np.zeros((D, N)), np.zeros((N, D))
-    w_in[:k, 0] = 2.0
-    w_out[0, :k] = 1.0 / (2.0 * k)  # feature 0 shared evenly by k neurons, y_hat_0(e_0) = 1
+    w_in[:k, 0] = 3.0
+    w_out[0, :k] = 1.0 / (2.0 * k)  # feature 0 shared evenly by k neurons, y_hat_0(e_0) = 1.5
+    w_in[k, 0] = -1.0  # a neuron active only for negative inputs does not count
+    w_out[0, k] = 5.0
     c = an.neuron_contributions(cc.Weights(w_in, w_out), _task())
     assert c.effective_neurons[0] == pytest.approx(k)
-    assert c.positive[0].sum() == pytest.approx(1.0)
+    assert c.positive[0].sum() == pytest.approx(1.5)
+    assert c.negative[0].sum() == pytest.approx(5.0)
     np.testing.assert_array_equal(c.effective_neurons[1:], 0.0)
