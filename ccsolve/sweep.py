@@ -380,7 +380,7 @@ def run_sweep(fn, configs, cache_dir=None, executor=None, max_workers: int | Non
                 _run_pool(ex, fn, todo, unique, finish)
             except BaseException:
                 if own:
-                    ex.shutdown(wait=False, cancel_futures=True)
+                    _stop_pool(ex)
                 raise
             else:
                 if own:
@@ -396,6 +396,18 @@ def run_sweep(fn, configs, cache_dir=None, executor=None, max_workers: int | Non
         function=name,
         cache_dir=cache_dir,
     )
+
+
+def _stop_pool(ex: ProcessPoolExecutor) -> None:
+    """Stop our pool now (Ctrl-C, a point error): queued calls would otherwise still run at exit."""
+    if hasattr(ex, "terminate_workers"):  # Python >= 3.14
+        ex.terminate_workers()
+        return
+    procs = list((getattr(ex, "_processes", None) or {}).values())  # shutdown() forgets them
+    ex.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        if proc.is_alive():
+            proc.terminate()
 
 
 def _run_pool(ex: Executor, fn, todo, unique, finish) -> None:
