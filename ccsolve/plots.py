@@ -214,7 +214,7 @@ def plot_bars(rows, task: Task | None = None, *, naive=None, lower_bound=False, 
     ax.set_xlabel(f"{value_label}" + (f" (error bars ±{z:g} s.e.)" if z > 0 else ""))
     ax.grid(True, axis="x", alpha=0.3)
     if naive is not None or lower_bound is not None:
-        ax.legend(fontsize=7, loc="lower right")
+        fig.legend(fontsize=7, loc="outside lower center", ncols=2)  # never over the bar labels
     if title is None:
         title = "Comparison of solutions" if task is None else _title("Comparison of solutions", task, None)
     fig.suptitle(title, fontsize=9)

@@ -184,3 +184,14 @@ def test_mixing_label_from_config():
     asym = cc.Task(cc.mixing.random(N, 0.03, seed=0), D, P)
     assert "asymmetric" in plots.mixing_label(asym)
     assert plots.task_label(asym.as_one_hot()) == f"n_features={N}, n_neurons={D}, one-hot inputs"
+
+
+@pytest.mark.parametrize("func", [plots.plot_one_hot_response, plots.plot_feature_weight_bars,
+                                  plots.plot_eigen_alignment, plots.plot_product_vs_mixing])
+def test_diagnostic_plots_validate_input(func, task, weights):
+    with pytest.raises(TypeError, match="weights"):
+        func((weights.W_in, weights.W_out), task)
+    with pytest.raises(TypeError, match="task"):
+        func(weights, task.mixing)
+    with pytest.raises(ValueError, match="n_features"):
+        func(cc.Weights(np.ones((D, N + 1)), np.ones((N + 1, D))), task)
