@@ -15,6 +15,7 @@ extended sweep recomputes nothing already done. See docs/sweeps.md.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 import itertools
@@ -253,10 +254,16 @@ def _worker_init(numba_threads: int) -> None:
         pass
 
 
-def _default_pool(max_workers: int | None, n_points: int) -> ProcessPoolExecutor:
+_THREAD_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
+               "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+def _default_pool(max_workers: int | None, n_points: int) -> tuple[ProcessPoolExecutor, dict]:
+    """Our process pool, and the environment its workers must start with (see _run_pool)."""
     cores = os.cpu_count() or 1
     workers = max_workers if max_workers is not None else cores
     workers = max(1, min(workers, max(n_points, 1)))
+    threads = max(1, cores // workers)
     # forkserver: children fork from a clean single-threaded server, not from a parent that may have
     # Numba/BLAS thread pools running (fork-unsafe); preloading ccsolve keeps worker start-up cheap.
     methods = multiprocessing.get_all_start_methods()
@@ -264,16 +271,34 @@ def _default_pool(max_workers: int | None, n_points: int) -> ProcessPoolExecutor
     ctx = multiprocessing.get_context(method)
     if method == "forkserver":
         ctx.set_forkserver_preload(["ccsolve", "ccsolve.sweep"])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
-                               initargs=(max(1, cores // workers),))
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
+                               initargs=(threads,))
+    # BLAS libraries read these when numpy is imported, i.e. in the forkserver or spawned worker, before
+    # any initializer runs; OpenBLAS threads spin while waiting, so workers x cores BLAS threads on
+    # `cores` cores made a 100x200 SVD take a second. Variables the user set are left alone.
+    env = {name: str(threads) for name in _THREAD_ENV if name not in os.environ}
+    return pool, env
+
+
+@contextlib.contextmanager
+def _environ(env: dict):
+    """os.environ updated with env inside the block (for processes started there), restored after."""
+    for name, value in env.items():
+        os.environ[name] = value
+    try:
+        yield
+    finally:
+        for name in env:
+            os.environ.pop(name, None)
 
 
 def _check_executor(executor, max_workers):
     if executor is None or (isinstance(executor, str) and executor in ("process", "serial")):
         if max_workers is not None:
-            v.positive_int("max_workers", max_workers)
-            if executor == "serial":
-                raise ValueError("max_workers applies to the default process pool, not to executor='serial'")
+            max_workers = v.positive_int("max_workers", max_workers)
+            if executor == "serial" and max_workers != 1:
+                raise ValueError("max_workers applies to the default process pool; executor='serial' runs "
+                                 f"one point at a time (max_workers None or 1), got {max_workers}")
         return "process" if executor is None else executor
     if isinstance(executor, Executor):
         if max_workers is not None:
@@ -303,7 +328,7 @@ def run_sweep(fn, configs, cache_dir=None, executor=None, max_workers: int | Non
                 os.cpu_count(), forkserver start method where available); 'serial': in this process;
                 or any concurrent.futures.Executor, e.g. dask.distributed.Client(...).get_executor()
                 (not shut down here).
-    max_workers size of the default process pool only.
+    max_workers size of the default process pool (None or 1 with executor='serial').
     progress    tqdm bar over points (cached points count as done at the start).
 
     Returns a SweepResult (points in config order, computed/cached/corrupt counts). If a point raises,
@@ -375,9 +400,9 @@ def run_sweep(fn, configs, cache_dir=None, executor=None, max_workers: int | Non
                 finish(k, out)
         elif todo:
             own = kind == "process"
-            ex = _default_pool(max_workers, len(todo)) if own else kind
+            ex, env = _default_pool(max_workers, len(todo)) if own else (kind, {})
             try:
-                _run_pool(ex, fn, todo, unique, finish)
+                _run_pool(ex, fn, todo, unique, finish, env)
             except BaseException:
                 if own:
                     _stop_pool(ex)
@@ -410,8 +435,9 @@ def _stop_pool(ex: ProcessPoolExecutor) -> None:
             proc.terminate()
 
 
-def _run_pool(ex: Executor, fn, todo, unique, finish) -> None:
-    futures = {ex.submit(_call_point, fn, unique[k]): k for k in todo}
+def _run_pool(ex: Executor, fn, todo, unique, finish, env: dict) -> None:
+    with _environ(env):  # a process pool starts its workers (and the forkserver) in submit
+        futures = {ex.submit(_call_point, fn, unique[k]): k for k in todo}
     failure = None
     try:
         for fut in as_completed(futures):
