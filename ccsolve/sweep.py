@@ -275,8 +275,9 @@ def _default_pool(max_workers: int | None, n_points: int) -> tuple[ProcessPoolEx
                                initargs=(threads,))
     # BLAS libraries read these when numpy is imported, i.e. in the forkserver or spawned worker, before
     # any initializer runs; OpenBLAS threads spin while waiting, so workers x cores BLAS threads on
-    # `cores` cores made a 100x200 SVD take a second. Variables the user set are left alone.
-    env = {name: str(threads) for name in _THREAD_ENV if name not in os.environ}
+    # `cores` cores made a 100x200 SVD take a second. One thread, not cores // workers: the forkserver
+    # outlives this pool and later pools may have more workers. Variables the user set are left alone.
+    env = {name: "1" for name in _THREAD_ENV if name not in os.environ}
     return pool, env
 
 

@@ -37,6 +37,13 @@ def counting_point(config):
             "half": np.float64(config["i"] / 2)}
 
 
+def threads_point(config):
+    import numba
+
+    return {"env": {k: os.environ.get(k) for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")},
+            "numba_threads": numba.get_num_threads(), "pid": os.getpid()}
+
+
 def not_a_dict_point(config):
     return [config["i"]]
 
@@ -159,6 +166,19 @@ def test_process_pool_and_serial_give_identical_results():
     with ThreadPoolExecutor(2) as ex:
         threads = run_sweep(evaluate_point, configs, executor=ex, progress=False)
     assert threads.points == serial.points
+
+
+def test_pool_workers_do_not_oversubscribe_the_cores():
+    before = dict(os.environ)
+    res = run_sweep(threads_point, [{"i": i} for i in range(4)], max_workers=2, progress=False)
+    assert dict(os.environ) == before  # the parent's environment is restored
+    cores = os.cpu_count()
+    for r in res.results:
+        # one BLAS thread per worker unless the user chose otherwise; Numba gets cores // workers
+        for name, value in r["env"].items():
+            assert value == os.environ.get(name, "1"), name
+        assert r["numba_threads"] == max(1, cores // 2)
+    assert len({r["pid"] for r in res.results} | {os.getpid()}) >= 2  # ran in other processes
 
 
 def test_duplicate_configs_computed_once(tmp_path):
