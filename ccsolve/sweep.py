@@ -404,7 +404,11 @@ def run_sweep(fn, configs, cache_dir=None, executor=None, max_workers: int | Non
             ex, env = _default_pool(max_workers, len(todo)) if own else (kind, {})
             try:
                 _run_pool(ex, fn, todo, unique, finish, env)
-            except BaseException:
+            except Exception:  # a point failed: the others are done or cancelled by now
+                if own:
+                    ex.shutdown(wait=True, cancel_futures=True)
+                raise
+            except BaseException:  # Ctrl-C
                 if own:
                     _stop_pool(ex)
                 raise
