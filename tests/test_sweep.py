@@ -37,6 +37,15 @@ def counting_point(config):
             "half": np.float64(config["i"] / 2)}
 
 
+def dying_point(config):
+    """counting_point, but the worker process dies (no exception, no cleanup) at i == fail_at."""
+    if config.get("fail_at") == config["i"] and os.path.exists(config["stop_file"]):
+        with open(config["counter"], "a") as fh:
+            fh.write(f"{config['i']}\n")
+        os._exit(3)
+    return counting_point(config)
+
+
 def threads_point(config):
     import numba
 
@@ -243,6 +252,27 @@ def test_pool_failure_keeps_finished_points_and_resumes(tmp_path):
     total = _counts(tmp_path / "counter.txt")
     assert total == {i: (2 if i == k else 1) for i in range(n)}
     assert [r["i"] for r in res.results] == list(range(n))
+
+
+def test_worker_death_raises_point_error_and_resumes(tmp_path):
+    from concurrent.futures.process import BrokenProcessPool
+
+    n, k = 5, 2
+    configs = _counting_configs(tmp_path, n, fail_at=k, sleep=0.1)
+    cache = tmp_path / "cache"
+    (tmp_path / "STOP").touch()
+    with pytest.raises(PointError) as info:
+        run_sweep(dying_point, configs, cache_dir=cache, max_workers=2, progress=False)
+    assert isinstance(info.value.__cause__, BrokenProcessPool)
+    saved = set(os.listdir(cache))
+    os.remove(tmp_path / "STOP")
+    res = run_sweep(dying_point, configs, cache_dir=cache, max_workers=2, progress=False)
+    assert (res.computed, res.cached) == (n - len(saved), len(saved))
+    counts = _counts(tmp_path / "counter.txt")
+    for c in configs:
+        if cache_key(dying_point, c) + ".json" in saved:
+            assert counts[c["i"]] == 1  # saved before the crash: not recomputed
+    assert counts[k] == 2 and [r["square"] for r in res.results] == [i * i for i in range(n)]
 
 
 def test_killed_sweep_resumes_from_its_cache(tmp_path):
