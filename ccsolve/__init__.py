@@ -17,6 +17,7 @@ from .closed_forms import (
     zero_loss,
 )
 from .loss import LossEstimate, loss_per_feature
+from .stratified import LossCurve, loss_curve
 from .task import Task, labels, sample_inputs
 from .weights import Weights
 
@@ -35,4 +36,6 @@ __all__ = [
     "optimal_offset",
     "LossEstimate",
     "loss_per_feature",
+    "LossCurve",
+    "loss_curve",
 ]

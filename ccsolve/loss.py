@@ -1,8 +1,10 @@
 """Loss per feature L/p of any weights: estimates with a standard error.
 
 `loss_per_feature` validates its input and dispatches:
-  method="exact"        closed form (one-hot tasks)
+  method="exact"        closed form (one-hot tasks; Bernoulli tasks within tol, see ccsolve.stratified)
   method="monte_carlo"  plain Monte Carlo: a sparse Numba kernel at small p, dense BLAS batches at large p
+  method="stratified"   exact strata k = 1, 2 + Monte Carlo conditional on k >= 3 (ccsolve.stratified)
+  method="auto"         the fastest of these reaching tol (ccsolve.stratified.dispatch)
 """
 
 from __future__ import annotations
@@ -74,22 +76,34 @@ def loss_per_feature(
     method: str = "monte_carlo",
     n_samples: int = 1 << 20,
     seed=0,
+    tol: float | None = None,
 ) -> LossEstimate:
     """L/p of `weights` on `task` with a standard error.
 
     weights   ccsolve.Weights with n_features equal to the task's
-    method    "exact" (closed form; one-hot tasks only) or "monte_carlo"
-    n_samples Monte Carlo samples (empty samples included, as in the reference)
+    method    "exact"       closed form: one-hot tasks; Bernoulli tasks when what >= 3 active features
+                            could add is <= tol (strata k = 1, 2 exact, ccsolve.stratified)
+              "stratified"  E_1, E_2 exact + Monte Carlo conditional on k >= 3 (ccsolve.stratified)
+              "monte_carlo" plain Monte Carlo
+              "auto"        exact if allowed, else stratified below p = 0.3, else monte_carlo
+    n_samples Monte Carlo samples (empty samples included, as in the reference); for "stratified", the
+              samples spread over the strata k >= 3. Ignored when tol is given.
     seed      int, numpy Generator or None; same seed, same estimate whatever the thread count
+    tol       target standard error: sample until reached (pilot-based sample counts)
     """
     task = check_task(task)
     weights = check_weights(weights, task.n_features)
-    v.choice("method", method, {"exact", "monte_carlo"})
+    v.choice("method", method, {"exact", "monte_carlo", "stratified", "auto"})
+    if method in ("stratified", "auto") or tol is not None:
+        from .stratified import dispatch
+
+        n_samples = v.positive_int("n_samples", n_samples, minimum=2)
+        return dispatch(weights, task, method, n_samples, tol, seed)
     if method == "exact":
         if not task.one_hot:
             raise ValueError(
-                "method='exact' needs a one-hot task (Task(..., one_hot=True)); "
-                "use method='monte_carlo' for Bernoulli inputs"
+                "method='exact' needs a one-hot task (Task(..., one_hot=True)), or a tol bounding what "
+                ">= 3 active features add; use method='stratified' or 'monte_carlo' for Bernoulli inputs"
             )
         from .closed_forms import one_hot_loss
 
