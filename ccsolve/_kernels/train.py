@@ -1,0 +1,338 @@
+"""Numba kernels for the trainer (private; called by ccsolve.train).
+
+Parameter layout (prepared by the Python layer, updated in place):
+  wt   (n, d)  W_in transposed, so the input weights of feature j are a contiguous row
+  wo   (n, d)  W_out
+  sig  (1,)    the mixing scale sigma: labels use M = sigma * G
+  gmat (n, n)  G;  gmat_t = G^T (contiguous);  gtg = G^T G
+Per-step matrices: gram = W_out^T W_out (d, d) and gtw = G^T W_out (n, d), row j = (W_out^T G)[:, j].
+
+A batch is held in CSR form (sample s has entries indptr[s]:indptr[s+1] of indices/values), drawn
+only where features are active. For a sample with h = ReLU(W_in x), r = ReLU(x),
+e = W_out h - sigma G x - r, `batch_gradient` forms
+  sum ||e||^2, sum e^T G x, gwt = sum_s x_s (W_out^T e_s masked to h_s > 0)^T and
+  gwo = sum_s e_s h_s^T = W_out A - sigma G C - R,  A = sum h h^T, C = sum x h^T, R = sum r h^T,
+without any n x d work per sample (docs/math.md, "Training gradients"):
+  - samples with one active feature i and value t (most non-empty samples at small p) depend on
+    (i, sign t, t^2) only: they are counted as S+_i = sum t^2 (t > 0), S-_i = sum t^2 (t < 0) and
+    added with dense products of P^T = ReLU(W_in^T), N^T = ReLU(-W_in^T);
+  - the hidden vectors of the other samples are stacked under [P^T; N^T] into one matrix H, so that
+    H Gram (W_out^T W_out h for every row) and the weighted H^T H (the matrix A) are two BLAS calls;
+  - what is left per sample is O(k d) for k active features.
+
+Determinism: a batch is cut into chunks of fixed size; chunk c of step t draws from its own
+SplitMix64 stream seeded with seeds[t, c]; all sums run in sample order. Nothing depends on the
+thread count.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .rng import below, geometric, uniform_pm1
+
+_FAST = {"reassoc", "contract"}  # vectorise the length-d loops; all inputs are finite
+
+
+@njit(cache=True)
+def draw_batch(p, one_hot, n, sizes, seeds, indptr, indices, values):
+    """Draw a batch in CSR form: sum(sizes) samples, chunk c from its own stream seeds[c].
+
+    Bernoulli(p) activity by geometric skips over the flattened (sample, feature) grid of a chunk,
+    values U[-1, 1); one-hot: one uniform feature per sample. indices/values need room for the
+    number of active entries (batch * n at most). Returns the number of entries.
+    """
+    log1mp = np.log1p(-p) if p < 1.0 else -np.inf
+    s0 = 0
+    nnz = 0
+    indptr[0] = 0
+    state = np.empty(1, dtype=np.uint64)
+    for c in range(sizes.shape[0]):
+        state[0] = seeds[c]
+        size = sizes[c]
+        if one_hot:
+            for s in range(size):
+                indices[nnz] = below(state, n)
+                values[nnz] = uniform_pm1(state)
+                nnz += 1
+                indptr[s0 + s + 1] = nnz
+        else:
+            total_cells = size * n
+            pos = -1
+            current = 0  # samples 0..current-1 of this chunk are closed
+            while True:
+                pos += geometric(state, log1mp)
+                if pos >= total_cells:
+                    break
+                sample = pos // n
+                while current < sample:
+                    indptr[s0 + current + 1] = nnz
+                    current += 1
+                indices[nnz] = pos - sample * n
+                values[nnz] = uniform_pm1(state)
+                nnz += 1
+            while current < size:
+                indptr[s0 + current + 1] = nnz
+                current += 1
+        s0 += size
+    return nnz
+
+
+@njit(cache=True)
+def csr_to_dense(indptr, indices, values, xr):
+    """xr (batch, n), one sample per row, from the CSR batch."""
+    xr[:, :] = 0.0
+    for s in range(indptr.shape[0] - 1):
+        for e in range(indptr[s], indptr[s + 1]):
+            xr[s, indices[e]] = values[e]
+
+
+@njit(cache=True, fastmath=_FAST, inline="always")
+def _axpy(y, s, x):
+    for a in range(y.shape[0]):
+        y[a] += s * x[a]
+
+
+@njit(cache=True, fastmath=_FAST, inline="always")
+def _dot(x, y):
+    s = 0.0
+    for a in range(x.shape[0]):
+        s += x[a] * y[a]
+    return s
+
+
+@njit(cache=True, fastmath=_FAST)
+def _hidden(indices, values, e0, e1, wt, h):
+    """h = ReLU(sum over entries e0..e1-1 of value * wt[index])."""
+    for a in range(h.shape[0]):
+        h[a] = 0.0
+    for e in range(e0, e1):
+        _axpy(h, values[e], wt[indices[e]])
+    for a in range(h.shape[0]):
+        x = h[a]
+        h[a] = x if x > 0.0 else 0.0  # branch-free: the sign is unpredictable
+
+
+@njit(cache=True, fastmath=_FAST)
+def batch_gradient(indptr, indices, values, wt, wo, gram, gtw, gmat, gtg, sigma, has_g,
+                   hs, hw, zh, gwt, amat, cmat, rmat, gwo, spm, u, wr, gh):
+    """Sums over the CSR batch: returns (sum ||e||^2, sum e^T G x); fills gwt and gwo (see module doc).
+
+    Work buffers: hs, hw, zh (2n + batch, d); amat (d, d); cmat, rmat (n, d); spm (2, n); u, wr, gh (d,).
+    """
+    n, d = wt.shape
+    n_samples = indptr.shape[0] - 1
+    splus = spm[0]
+    sminus = spm[1]
+    splus[:] = 0.0
+    sminus[:] = 0.0
+    gwt[:, :] = 0.0
+    cmat[:, :] = 0.0
+    rmat[:, :] = 0.0
+    # pass 1: one-feature samples -> S+-; the others -> hidden rows 2n.. of hs
+    m = 2 * n
+    for s in range(n_samples):
+        e0 = indptr[s]
+        e1 = indptr[s + 1]
+        if e1 - e0 == 1:
+            t = values[e0]
+            if t > 0.0:
+                splus[indices[e0]] += t * t
+            else:
+                sminus[indices[e0]] += t * t
+        elif e1 > e0:
+            _hidden(indices, values, e0, e1, wt, hs[m])
+            m += 1
+    # rows 0..n-1: P^T = ReLU(W_in)^T, rows n..2n-1: N^T = ReLU(-W_in)^T; hw = rows weighted by S+-
+    for i in range(n):
+        for a in range(d):
+            x = wt[i, a]
+            pp = x if x > 0.0 else 0.0
+            nn = -x if x < 0.0 else 0.0
+            hs[i, a] = pp
+            hs[n + i, a] = nn
+            hw[i, a] = splus[i] * pp
+            hw[n + i, a] = sminus[i] * nn
+    for r in range(2 * n, m):
+        for a in range(d):
+            hw[r, a] = hs[r, a]
+    h_all = hs[:m]
+    np.dot(h_all, gram, zh[:m])  # W_out^T W_out h for every row
+    np.dot(hw[:m].T, h_all, amat)  # A = sum h h^T (one-feature samples through S+-)
+    # pass 2: the other samples, O(k d) each
+    loss = 0.0
+    dsig = 0.0
+    r = 2 * n
+    for s in range(n_samples):
+        e0 = indptr[s]
+        e1 = indptr[s + 1]
+        if e1 - e0 < 2:
+            continue
+        h = hs[r]
+        zr = zh[r]
+        r += 1
+        # ||sigma G x + r||^2 = sigma^2 x^T G^T G x + 2 sigma r^T G x + r^T r on the active entries
+        v = 0.0
+        w = 0.0
+        rr = 0.0
+        for e in range(e0, e1):
+            t = values[e]
+            if t > 0.0:
+                rr += t * t
+            if has_g:
+                row = indices[e]
+                sv = 0.0
+                sw = 0.0
+                for l in range(e0, e1):
+                    sv += gtg[row, indices[l]] * values[l]
+                    sw += gmat[row, indices[l]] * values[l]
+                v += t * sv
+                if t > 0.0:
+                    w += t * sw
+        u[:] = 0.0
+        wr[:] = 0.0
+        for e in range(e0, e1):
+            t = values[e]
+            if has_g:
+                _axpy(u, t, gtw[indices[e]])
+            if t > 0.0:
+                _axpy(wr, t, wo[indices[e]])
+        hgh = 0.0
+        hu = 0.0
+        hwr = 0.0
+        for a in range(d):
+            ha = h[a]
+            hgh += ha * zr[a]
+            hu += ha * u[a]
+            hwr += ha * wr[a]
+            g = zr[a] - sigma * u[a] - wr[a]  # (W_out^T e)_a
+            gh[a] = g if ha > 0.0 else 0.0
+        loss += hgh - 2.0 * sigma * hu - 2.0 * hwr + sigma * sigma * v + 2.0 * sigma * w + rr
+        dsig += hu - sigma * v - w
+        for e in range(e0, e1):
+            row = indices[e]
+            t = values[e]
+            _axpy(gwt[row], t, gh)
+            _axpy(cmat[row], t, h)
+            if t > 0.0:
+                _axpy(rmat[row], t, h)
+    # one-feature samples. t > 0: W_out^T e = t zp_i, zp_i = Gram P_i - sigma (W_out^T G)_i - W_out^T e_i;
+    # t < 0: W_out^T e = |t| zn_i, zn_i = Gram N_i + sigma (W_out^T G)_i
+    for i in range(n):
+        sp = splus[i]
+        sm = sminus[i]
+        gii = gmat[i, i] if has_g else 0.0
+        ggii = gtg[i, i] if has_g else 0.0
+        pz = 0.0
+        pcross = 0.0
+        nz = 0.0
+        ncross = 0.0
+        pg = 0.0
+        ng = 0.0
+        for a in range(d):
+            gw = sigma * gtw[i, a] if has_g else 0.0
+            zp = zh[i, a] - gw - wo[i, a]
+            zn = zh[n + i, a] + gw
+            pp = hs[i, a]
+            nn = hs[n + i, a]
+            pz += pp * zp
+            pcross += pp * (gw + wo[i, a])
+            nz += nn * zn
+            ncross += nn * gw
+            if has_g:
+                pg += pp * gtw[i, a]
+                ng += nn * gtw[i, a]
+            g = 0.0
+            if pp > 0.0:
+                g += sp * zp
+            if nn > 0.0:
+                g -= sm * zn
+            gwt[i, a] += g
+            cmat[i, a] += sp * pp - sm * nn
+            rmat[i, a] += sp * pp
+        c_pos = pz - pcross + 1.0 + 2.0 * sigma * gii + sigma * sigma * ggii  # ||W_out P_i - (I + M)_i||^2
+        c_neg = nz + ncross + sigma * sigma * ggii  # ||W_out N_i + M_i||^2
+        loss += sp * c_pos + sm * c_neg
+        dsig += sp * (pg - gii - sigma * ggii) - sm * (ng + sigma * ggii)
+    np.dot(wo, amat, gwo)
+    if has_g:
+        gwo -= sigma * np.dot(gmat, cmat)
+    gwo -= rmat
+    return loss, dsig
+
+
+@njit(cache=True)
+def adamw(param, grad, m, v, lr, wd, beta1, beta2, eps, step):
+    """torch.optim.AdamW (amsgrad=False, maximize=False) on a C-contiguous array, in place; `step`
+    counts from 1."""
+    bc1 = 1.0 - beta1 ** step
+    bc2_sqrt = np.sqrt(1.0 - beta2 ** step)
+    _adamw_flat(param.ravel(), grad.ravel(), m.ravel(), v.ravel(), lr / bc1, bc2_sqrt, 1.0 - lr * wd,
+                beta1, beta2, eps)
+
+
+@njit(cache=True, error_model="numpy")  # no zero-division branch (denominators are >= eps): vectorises
+def _adamw_flat(p, g, m, v, step_size, bc2_sqrt, decay, beta1, beta2, eps):
+    for i in range(p.shape[0]):
+        gi = g[i]
+        mi = m[i] + (gi - m[i]) * (1.0 - beta1)  # torch: exp_avg.lerp_(grad, 1 - beta1)
+        vi = v[i] * beta2 + (1.0 - beta2) * gi * gi
+        m[i] = mi
+        v[i] = vi
+        p[i] = p[i] * decay - step_size * (mi / (np.sqrt(vi) / bc2_sqrt + eps))
+
+
+@njit(cache=True)
+def sparse_block(wt, wo, sig, m_wt, v_wt, m_wo, v_wo, m_sig, v_sig, gmat, gmat_t, gtg, has_g, learn,
+                 p, one_hot, sizes, seeds, lrs, step0, wd, beta1, beta2, eps, scale_loss,
+                 losses, sigmas):
+    """Run len(lrs) training steps in place (sparse path). seeds (steps, n_chunks), lrs (steps,).
+
+    losses[t] gets the batch L/p (sum ||e||^2 times scale_loss) and sigmas[t] sigma after step t.
+    Returns the number of steps done: fewer than asked if the loss became NaN/inf (then
+    losses[returned index] is that loss and the parameters are those before the step).
+    """
+    n, d = wt.shape
+    batch = 0
+    for c in range(sizes.shape[0]):
+        batch += sizes[c]
+    indptr = np.empty(batch + 1, dtype=np.int64)
+    indices = np.empty(batch * n, dtype=np.int64)
+    values = np.empty(batch * n)
+    hs = np.empty((2 * n + batch, d))
+    hw = np.empty((2 * n + batch, d))
+    zh = np.empty((2 * n + batch, d))
+    gwt = np.empty((n, d))
+    amat = np.empty((d, d))
+    cmat = np.empty((n, d))
+    rmat = np.empty((n, d))
+    gwo = np.empty((n, d))
+    spm = np.empty((2, n))
+    u = np.empty(d)
+    wr = np.empty(d)
+    gh = np.empty(d)
+    gram = np.empty((d, d))
+    gtw = np.zeros((n, d))
+    gsig = np.empty(1)
+    grad_scale = 2.0 / (batch * n)
+    for t in range(lrs.shape[0]):
+        sigma = sig[0]
+        np.dot(wo.T, wo, gram)
+        if has_g:
+            np.dot(gmat_t, wo, gtw)
+        draw_batch(p, one_hot, n, sizes, seeds[t], indptr, indices, values)
+        loss, dsig = batch_gradient(indptr, indices, values, wt, wo, gram, gtw, gmat, gtg, sigma, has_g,
+                                    hs, hw, zh, gwt, amat, cmat, rmat, gwo, spm, u, wr, gh)
+        losses[t] = loss * scale_loss
+        if not np.isfinite(loss):
+            return t
+        gwt *= grad_scale
+        gwo *= grad_scale
+        adamw(wt, gwt, m_wt, v_wt, lrs[t], wd, beta1, beta2, eps, step0 + t + 1)
+        adamw(wo, gwo, m_wo, v_wo, lrs[t], wd, beta1, beta2, eps, step0 + t + 1)
+        if learn:
+            gsig[0] = -grad_scale * dsig
+            adamw(sig, gsig, m_sig, v_sig, lrs[t], wd, beta1, beta2, eps, step0 + t + 1)
+        sigmas[t] = sig[0]
+    return lrs.shape[0]

@@ -1,0 +1,581 @@
+"""A gradient trainer that reproduces the reference's training, without autograd.
+
+`train(task, ...)` minimises the batch mean squared error (the reference's MSE: mean over samples,
+empty ones included, and over the n outputs) of y_hat = W_out ReLU(W_in x) against
+y = ReLU(x) + M x with:
+  - AdamW exactly as torch.optim.AdamW (decoupled weight decay p <- p (1 - lr wd) before the Adam
+    step, bias-corrected moments, eps added to sqrt(v_hat));
+  - the learning rate on a half cosine, lr_t = lr (1 + cos(pi t / T)) / 2 for steps t = 0..T-1
+    (torch CosineAnnealingLR with T_max = T, eta_min = 0, stepped once per step);
+  - PyTorch kaiming_uniform_ initial weights: in the reference's row convention w_in (n, d) is
+    U(+-sqrt(6/d)) and w_out (d, n) is U(+-sqrt(6/n)) (fan_in = the tensor's second dimension),
+    so here W_in = w_in^T and W_out = w_out^T;
+  - fresh Bernoulli(p) (or one-hot) batches every step, drawn from `seed`.
+
+Gradients are hand-written (docs/math.md, "Training gradients"). Two paths give the same result on
+the same batches (they draw identical data from the seed):
+  "sparse"  Numba kernels that touch only the active entries of each sample, with the Gram trick
+            (W_out^T W_out and G^T W_out once per step) and one-feature samples aggregated per
+            feature: no step costs n_features x n_neurons per sample. Fast at small p.
+  "dense"   the batch as a dense (batch, n) array and BLAS products. Fast at large p.
+path="auto" takes "sparse" for one-hot tasks and p < DENSE_P, else "dense".
+
+Reproducibility: one seed gives the init and every batch; each batch is cut into chunks of fixed
+size with their own SplitMix64 streams and sums added in chunk order, so the weights do not depend
+on the number of Numba threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import numbers
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import _validation as v
+from .task import Task, check_task
+from .weights import Weights, check_weights
+
+__all__ = ["TrainResult", "TrainingDivergedError", "train", "train_dense_numpy", "cosine_lr",
+           "kaiming_uniform_init"]
+
+CHUNK = 512  # samples per chunk: the unit of parallel work and of seeding (fixed: determinism)
+DENSE_P = 0.1  # path="auto": dense BLAS batches from this p on (docs/benchmarks.md, "## Trainer")
+BLOCK = 250  # steps per kernel call between progress-bar updates
+
+
+@contextlib.contextmanager
+def _single_threaded_blas():
+    """Run the sparse path's small BLAS products on one thread.
+
+    They are 10^5-10^6 flops each: OpenBLAS's thread pool gains little there and, on a busy machine,
+    its spinning threads made a step 5-10x slower. Uses threadpoolctl when installed, else the
+    thread setter of SciPy's bundled OpenBLAS (the BLAS that Numba's np.dot calls); a no-op if
+    neither is found.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        threadpool_limits = None
+    if threadpool_limits is not None:
+        with threadpool_limits(limits=1, user_api="blas"):
+            yield
+        return
+    funcs = _scipy_openblas_threads()
+    if funcs is None:
+        yield
+        return
+    get, set_ = funcs
+    before = get()
+    set_(1)
+    try:
+        yield
+    finally:
+        set_(before)
+
+
+_OPENBLAS_FUNCS: list = []
+
+
+def _scipy_openblas_threads():
+    if _OPENBLAS_FUNCS:
+        return _OPENBLAS_FUNCS[0]
+    found = None
+    try:
+        import ctypes
+        import glob
+        import os
+
+        import scipy
+        import scipy.linalg.cython_blas  # noqa: F401  (loads the library)
+
+        libdir = os.path.join(os.path.dirname(os.path.dirname(scipy.__file__)), "scipy.libs")
+        for path in sorted(glob.glob(os.path.join(libdir, "libscipy_openblas*.so*"))):
+            lib = ctypes.CDLL(path)
+            for get, set_ in (("scipy_openblas_get_num_threads", "scipy_openblas_set_num_threads"),
+                              ("openblas_get_num_threads", "openblas_set_num_threads")):
+                if hasattr(lib, get) and hasattr(lib, set_):
+                    g, s = getattr(lib, get), getattr(lib, set_)
+                    g.restype = ctypes.c_int
+                    s.argtypes = [ctypes.c_int]
+                    found = (g, s)
+                    break
+            if found:
+                break
+    except Exception:  # any platform without SciPy's OpenBLAS: leave the BLAS alone
+        found = None
+    _OPENBLAS_FUNCS.append(found)
+    return found
+
+
+class TrainingDivergedError(FloatingPointError):
+    """The training loss or the weights became NaN or infinite."""
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Result of `train`.
+
+    weights        the trained ccsolve.Weights (column convention)
+    losses         training L/p of the batches, shape (ceil(steps / record_every),): entry k is the mean
+                   over steps k*record_every .. (k+1)*record_every - 1 (per step with record_every=1).
+                   L/p of a batch = sum_s ||y_hat_s - y_s||^2 / (batch_size * n_features * p);
+                   one-hot tasks: divided by batch_size only
+    sigma          learned mixing scale (learn_sigma=True), else None
+    sigma_history  sigma after the last step of each record window (learn_sigma=True), else None
+    task           the task trained on; with learn_sigma its mixing is sigma * mixing_base
+    steps          optimiser steps taken (after non_empty_steps scaling)
+    path           "sparse", "dense" or "dense_numpy" (the baseline)
+    seconds        wall time of the training loop (JIT compilation excluded when cached)
+    config         every setting, JSON-serialisable, with ccsolve's version
+    """
+
+    weights: Weights
+    losses: np.ndarray
+    sigma: float | None
+    sigma_history: np.ndarray | None
+    task: Task
+    steps: int
+    path: str
+    seconds: float
+    config: dict = field(default_factory=dict)
+
+    @property
+    def final_loss(self) -> float:
+        """Mean training L/p over the last 5% of the steps (at least one record)."""
+        k = max(1, int(math.ceil(0.05 * self.losses.size)))
+        return float(np.mean(self.losses[-k:]))
+
+    def __repr__(self):
+        s = f", sigma={self.sigma:.4g}" if self.sigma is not None else ""
+        return (f"TrainResult(steps={self.steps}, path={self.path!r}, final_loss={self.final_loss:.5g}{s}, "
+                f"seconds={self.seconds:.3g})")
+
+
+def cosine_lr(lr: float, steps: int) -> np.ndarray:
+    """lr_t = lr (1 + cos(pi t / steps)) / 2, t = 0..steps-1 (CosineAnnealingLR, T_max=steps)."""
+    t = np.arange(steps, dtype=np.float64)
+    return lr * (1.0 + np.cos(np.pi * t / steps)) / 2.0
+
+
+def kaiming_uniform_init(n_features: int, n_neurons: int, seed=0) -> Weights:
+    """torch.nn.init.kaiming_uniform_ (a=0, fan_in, leaky_relu gain sqrt 2) on the reference's tensors.
+
+    w_in (n_features, n_neurons) ~ U(+-sqrt(6 / n_neurons)) is drawn first, then
+    w_out (n_neurons, n_features) ~ U(+-sqrt(6 / n_features)); returned in the column convention.
+    """
+    n_features = v.positive_int("n_features", n_features)
+    n_neurons = v.positive_int("n_neurons", n_neurons)
+    gen = v.rng(seed)
+    b_in = math.sqrt(6.0 / n_neurons)
+    b_out = math.sqrt(6.0 / n_features)
+    w_in = gen.uniform(-b_in, b_in, size=(n_features, n_neurons))
+    w_out = gen.uniform(-b_out, b_out, size=(n_neurons, n_features))
+    return Weights.from_row_convention(w_in, w_out)
+
+
+def _check_bool(name, value) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+    return bool(value)
+
+
+def _check_betas(betas) -> tuple[float, float]:
+    try:
+        b1, b2 = betas
+    except (TypeError, ValueError):
+        raise TypeError(f"betas must be a pair of numbers in [0, 1), got {betas!r}") from None
+    out = []
+    for i, b in enumerate((b1, b2)):
+        b = v.real(f"betas[{i}]", b)
+        if not 0.0 <= b < 1.0:
+            raise ValueError(f"betas[{i}] must be in [0, 1), got {b}")
+        out.append(b)
+    return out[0], out[1]
+
+
+def _seed_config(seed):
+    if seed is None or isinstance(seed, numbers.Integral):
+        return seed
+    return type(seed).__name__
+
+
+def _setup(task, steps, batch_size, lr, weight_decay, betas, eps, seed, init, non_empty_steps, progress,
+           record_every):
+    task = check_task(task)
+    steps = v.positive_int("steps", steps)
+    batch_size = v.positive_int("batch_size", batch_size)
+    lr = v.positive("lr", lr)
+    weight_decay = v.non_negative("weight_decay", weight_decay)
+    betas = _check_betas(betas)
+    eps = v.positive("eps", eps)
+    ss = v.seed_sequence(seed)
+    if init is not None:
+        init = check_weights(init, task.n_features)
+        if init.n_neurons != task.n_neurons:
+            raise ValueError(f"init has n_neurons={init.n_neurons} but the task has n_neurons={task.n_neurons}")
+    non_empty_steps = _check_bool("non_empty_steps", non_empty_steps)
+    progress = _check_bool("progress", progress)
+    record_every = v.positive_int("record_every", record_every)
+    requested = steps
+    if non_empty_steps and not task.one_hot:
+        frac = -math.expm1(task.n_features * math.log1p(-task.p)) if task.p < 1.0 else 1.0
+        steps = max(1, int(round(steps / frac)))
+    init_ss, data_ss = ss.spawn(2)
+    if init is None:
+        init = kaiming_uniform_init(task.n_features, task.n_neurons, np.random.default_rng(init_ss))
+        init_kind = "kaiming_uniform"
+    else:
+        init_kind = "given"
+    config = {
+        "steps": steps, "steps_requested": requested, "batch_size": batch_size, "lr": lr,
+        "weight_decay": weight_decay, "betas": list(betas), "eps": eps, "seed": _seed_config(seed),
+        "init": init_kind, "non_empty_steps": non_empty_steps, "record_every": record_every,
+        "schedule": "cosine", "optimizer": "AdamW", "loss": "mse", "task": task.config(),
+    }
+    return task, steps, batch_size, lr, weight_decay, betas, eps, init, data_ss, progress, record_every, config
+
+
+def _chunk_layout(batch_size: int) -> np.ndarray:
+    n_chunks = -(-batch_size // CHUNK)
+    sizes = np.full(n_chunks, CHUNK, dtype=np.int64)
+    sizes[-1] = batch_size - CHUNK * (n_chunks - 1)
+    return sizes
+
+
+def _record(values: np.ndarray, every: int, how: str) -> np.ndarray:
+    if every == 1:
+        return values.copy()
+    k = -(-values.size // every)
+    pad = np.full(k * every, np.nan)
+    pad[: values.size] = values
+    pad = pad.reshape(k, every)
+    if how == "mean":
+        return np.nanmean(pad, axis=1)
+    idx = np.minimum(np.arange(1, k + 1) * every, values.size) - 1
+    return values[idx].copy()
+
+
+def _progress_bar(total, enabled, desc):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, disable=not enabled, desc=desc, unit="step", leave=False, mininterval=0.5)
+
+
+def _diverged(step, lrs, lr, loss):
+    return TrainingDivergedError(
+        f"training diverged at step {step} (0-based) of {lrs.size}: the batch loss is {loss} "
+        f"(learning rate at that step {lrs[min(step, lrs.size - 1)]:.3g}, base lr={lr:g}); "
+        "try a smaller lr"
+    )
+
+
+def train(
+    task: Task,
+    steps: int = 10_000,
+    batch_size: int = 2048,
+    lr: float = 3e-3,
+    weight_decay: float = 1e-2,
+    betas=(0.9, 0.999),
+    eps: float = 1e-8,
+    seed=0,
+    init: Weights | None = None,
+    learn_sigma: bool = False,
+    sigma_init: float = 0.01,
+    mixing_base=None,
+    non_empty_steps: bool = False,
+    progress: bool = True,
+    record_every: int = 1,
+    path: str = "auto",
+) -> TrainResult:
+    """Train the CC model on `task` as the reference did (AdamW, half-cosine lr, fresh batches).
+
+    task            ccsolve.Task (Bernoulli inputs at task.p, or one-hot if task.one_hot)
+    steps           optimiser steps (with non_empty_steps, divided by 1 - (1 - p)^n_features)
+    batch_size      samples per step, empty ones included
+    lr, weight_decay, betas, eps   torch.optim.AdamW settings; lr decays on a half cosine to 0
+    seed            int, SeedSequence, numpy Generator or None: the init and every batch
+    init            Weights to start from (fresh optimiser and schedule), else kaiming_uniform_ init
+    learn_sigma     train the mixing scale too: labels use M = sigma * G with G = mixing_base, by
+                    default task.mixing divided by its rms entry sqrt(mean(M^2)) (so sigma is the rms
+                    entry of the learned M; for M = s * N(0,1) entries, sigma ~ s). sigma starts at
+                    sigma_init and is one more AdamW parameter, weight decay included, as in the
+                    reference (one optimiser for all parameters)
+    progress        tqdm progress bar
+    record_every    losses / sigma_history resolution in steps (means over windows)
+    path            "auto", "sparse" or "dense" (same results, different speed)
+
+    Raises TrainingDivergedError (a FloatingPointError) naming the step and the learning rate if the
+    loss becomes NaN or infinite.
+    """
+    (task, steps, batch_size, lr, weight_decay, betas, eps, init, data_ss, progress, record_every,
+     config) = _setup(task, steps, batch_size, lr, weight_decay, betas, eps, seed, init, non_empty_steps,
+                      progress, record_every)
+    learn_sigma = _check_bool("learn_sigma", learn_sigma)
+    v.choice("path", path, {"auto", "sparse", "dense"})
+    n, d = task.n_features, task.n_neurons
+    if learn_sigma:
+        sigma0 = v.real("sigma_init", sigma_init)
+        if mixing_base is None:
+            rms = float(np.sqrt(np.mean(task.mixing**2)))
+            if rms == 0.0:
+                raise ValueError("learn_sigma=True needs a non-zero mixing direction: the task's mixing is 0; "
+                                 "pass mixing_base")
+            gmat = task.mixing / rms
+        else:
+            gmat = v.as_matrix("mixing_base", mixing_base, shape=(n, n))
+        has_g = bool(np.any(gmat != 0.0))
+    else:
+        if mixing_base is not None:
+            raise ValueError("mixing_base is only used with learn_sigma=True")
+        sigma0 = 1.0
+        gmat = np.array(task.mixing, dtype=np.float64)
+        has_g = bool(np.any(gmat != 0.0))
+    if path == "auto":
+        path = "sparse" if (task.one_hot or task.p < DENSE_P) else "dense"
+    sizes = _chunk_layout(batch_size)
+    config.update({"learn_sigma": learn_sigma, "sigma_init": sigma0 if learn_sigma else None,
+                   "mixing_base": "given" if mixing_base is not None else ("task.mixing / rms" if learn_sigma
+                                                                           else None),
+                   "path": path, "chunk": CHUNK, "n_chunks": int(sizes.size)})
+    from . import __version__
+
+    config["ccsolve_version"] = __version__
+
+    lrs = cosine_lr(lr, steps)
+    seeds = data_ss.generate_state(steps * sizes.size, dtype=np.uint64).reshape(steps, sizes.size)
+    state = _State(init, sigma0, n, d)
+    gmat = np.ascontiguousarray(gmat)
+    gmat_t = np.ascontiguousarray(gmat.T)
+    gtg = gmat.T @ gmat
+    p = 1.0 if task.one_hot else task.p
+    scale_loss = 1.0 / batch_size if task.one_hot else 1.0 / (batch_size * n * task.p)
+    losses = np.empty(steps)
+    sigmas = np.empty(steps)
+    opt = (weight_decay, betas[0], betas[1], eps)
+
+    from ._kernels import train as k
+
+    t0 = time.perf_counter()
+    blas = _single_threaded_blas() if path == "sparse" else contextlib.nullcontext()
+    with blas, _progress_bar(steps, progress, "train") as bar:
+        done = 0
+        while done < steps:
+            stop = min(steps, done + BLOCK)
+            if path == "sparse":
+                got = k.sparse_block(state.wt, state.wo, state.sig, state.m_wt, state.v_wt, state.m_wo,
+                                     state.v_wo, state.m_sig, state.v_sig, gmat, gmat_t, gtg, has_g,
+                                     learn_sigma, p, task.one_hot, sizes, seeds[done:stop], lrs[done:stop],
+                                     done, *opt, scale_loss, losses[done:stop], sigmas[done:stop])
+            else:
+                got = _dense_block(state, gmat, gmat_t, has_g, learn_sigma, p, task.one_hot, sizes,
+                                   seeds[done:stop], lrs[done:stop], done, opt, scale_loss,
+                                   losses[done:stop], sigmas[done:stop])
+            if got < stop - done:
+                raise _diverged(done + got, lrs, lr, losses[done + got])
+            if not state.finite():
+                raise _diverged(stop - 1, lrs, lr, "finite but the weights overflowed")
+            done = stop
+            bar.update(stop - bar.n)
+            bar.set_postfix(loss=f"{losses[stop - 1]:.4g}", refresh=False)
+    seconds = time.perf_counter() - t0
+
+    weights = Weights(state.wt.T, state.wo)
+    sigma = float(state.sig[0]) if learn_sigma else None
+    trained_task = Task(sigma * gmat, d, task.p, one_hot=task.one_hot) if learn_sigma else task
+    config["seconds"] = seconds
+    return TrainResult(
+        weights=weights,
+        losses=_record(losses, record_every, "mean"),
+        sigma=sigma,
+        sigma_history=_record(sigmas, record_every, "last") if learn_sigma else None,
+        task=trained_task,
+        steps=steps,
+        path=path,
+        seconds=seconds,
+        config=config,
+    )
+
+
+class _State:
+    """Parameters (wt = W_in^T, wo = W_out, sig) and AdamW moments, C-contiguous, updated in place."""
+
+    def __init__(self, init: Weights, sigma0: float, n: int, d: int):
+        self.wt = np.ascontiguousarray(init.W_in.T, dtype=np.float64).copy()
+        self.wo = np.ascontiguousarray(init.W_out, dtype=np.float64).copy()
+        self.sig = np.array([sigma0], dtype=np.float64)
+        self.m_wt = np.zeros((n, d))
+        self.v_wt = np.zeros((n, d))
+        self.m_wo = np.zeros((n, d))
+        self.v_wo = np.zeros((n, d))
+        self.m_sig = np.zeros(1)
+        self.v_sig = np.zeros(1)
+
+    def finite(self) -> bool:
+        return bool(np.isfinite(self.wt).all() and np.isfinite(self.wo).all() and np.isfinite(self.sig).all())
+
+
+def dense_gradients(xr, wt, wo, sigma, gmat_t, has_g):
+    """Sums over the batch xr (batch, n) for the dense path, in the kernels' conventions:
+    (sum ||e||^2, gwt = sum x (W_out^T e|_{h>0})^T  (n, d), gwo = sum e h^T  (n, d), sum e^T G x)."""
+    pre = xr @ wt
+    hr = np.maximum(pre, 0.0)
+    er = hr @ wo.T
+    er -= np.maximum(xr, 0.0)
+    if has_g:
+        gx = xr @ gmat_t
+        er -= sigma * gx
+    loss = float(np.sum(er * er))
+    gwo = er.T @ hr
+    gh = er @ wo
+    gh[pre <= 0.0] = 0.0
+    gwt = xr.T @ gh
+    dsig = float(np.sum(er * gx)) if has_g else 0.0
+    return loss, gwt, gwo, dsig
+
+
+def _dense_block(state, gmat, gmat_t, has_g, learn, p, one_hot, sizes, seeds, lrs, step0, opt, scale_loss,
+                 losses, sigmas):
+    from ._kernels import train as k
+
+    wd, b1, b2, eps = opt
+    batch = int(sizes.sum())
+    n = state.wt.shape[0]
+    indptr = np.empty(batch + 1, dtype=np.int64)
+    indices = np.empty(batch * n, dtype=np.int64)
+    values = np.empty(batch * n)
+    xr = np.empty((batch, n))
+    grad_scale = 2.0 / (batch * n)
+    gsig = np.empty(1)
+    for t in range(lrs.size):
+        k.draw_batch(p, one_hot, n, sizes, seeds[t], indptr, indices, values)
+        k.csr_to_dense(indptr, indices, values, xr)
+        loss, gwt, gwo, dsig = dense_gradients(xr, state.wt, state.wo, state.sig[0], gmat_t, has_g)
+        losses[t] = loss * scale_loss
+        if not np.isfinite(loss):
+            return t
+        gwt *= grad_scale
+        gwo *= grad_scale
+        step = step0 + t + 1
+        k.adamw(state.wt, gwt, state.m_wt, state.v_wt, lrs[t], wd, b1, b2, eps, step)
+        k.adamw(state.wo, gwo, state.m_wo, state.v_wo, lrs[t], wd, b1, b2, eps, step)
+        if learn:
+            gsig[0] = -grad_scale * dsig
+            k.adamw(state.sig, gsig, state.m_sig, state.v_sig, lrs[t], wd, b1, b2, eps, step)
+        sigmas[t] = state.sig[0]
+    return lrs.size
+
+
+def sparse_gradients(xr, wt, wo, sigma, gmat, has_g):
+    """The sparse kernel's sums over the batch xr (batch, n), same conventions as dense_gradients."""
+    from ._kernels import train as k
+
+    xr = np.ascontiguousarray(xr, dtype=np.float64)
+    batch, n = xr.shape
+    d = wt.shape[1]
+    nz = xr != 0.0
+    indptr = np.concatenate([[0], np.cumsum(nz.sum(axis=1))]).astype(np.int64)
+    rows, cols = np.nonzero(nz)
+    indices = cols.astype(np.int64)
+    values = np.ascontiguousarray(xr[rows, cols])
+    gmat = np.ascontiguousarray(gmat, dtype=np.float64)
+    wo = np.ascontiguousarray(wo, dtype=np.float64)
+    wt = np.ascontiguousarray(wt, dtype=np.float64)
+    gram = wo.T @ wo
+    gtw = gmat.T @ wo
+    gtg = gmat.T @ gmat
+    size = 2 * n + batch
+    gwt = np.empty((n, d))
+    gwo = np.empty((n, d))
+    loss, dsig = k.batch_gradient(indptr, indices, values, wt, wo, gram, gtw, gmat, gtg, float(sigma), bool(has_g),
+                                  np.empty((size, d)), np.empty((size, d)), np.empty((size, d)), gwt,
+                                  np.empty((d, d)), np.empty((n, d)), np.empty((n, d)), gwo, np.empty((2, n)),
+                                  np.empty(d), np.empty(d), np.empty(d))
+    return loss, gwt, gwo, dsig
+
+
+def train_dense_numpy(
+    task: Task,
+    steps: int = 10_000,
+    batch_size: int = 2048,
+    lr: float = 3e-3,
+    weight_decay: float = 1e-2,
+    betas=(0.9, 0.999),
+    eps: float = 1e-8,
+    seed=0,
+    init: Weights | None = None,
+    non_empty_steps: bool = False,
+    progress: bool = True,
+    record_every: int = 1,
+) -> TrainResult:
+    """The reference algorithm in plain NumPy: a baseline for benchmarks and an independent check.
+
+    Row convention as the reference's PyTorch code: x (batch, n) dense from a numpy Generator,
+    out = ReLU(x w_in) w_out, loss = mean((out - y)^2), backward written as autograd would run it,
+    AdamW and the cosine schedule step by step. Same init as `train` for the same seed; different
+    batches (its own random stream), so it agrees with `train` statistically, not bit for bit.
+    """
+    (task, steps, batch_size, lr, weight_decay, betas, eps, init, data_ss, progress, record_every,
+     config) = _setup(task, steps, batch_size, lr, weight_decay, betas, eps, seed, init, non_empty_steps,
+                      progress, record_every)
+    from .task import sample_inputs
+
+    gen = np.random.default_rng(data_ss)
+    w_in, w_out = init.to_row_convention()
+    m_t = np.ascontiguousarray(task.mixing.T)
+    params = [w_in, w_out]
+    exp_avg = [np.zeros_like(w) for w in params]
+    exp_avg_sq = [np.zeros_like(w) for w in params]
+    b1, b2 = betas
+    lrs = cosine_lr(lr, steps)
+    losses = np.empty(steps)
+    n = task.n_features
+    scale_loss = float(n) if task.one_hot else 1.0 / task.p  # MSE -> L/p
+    t0 = time.perf_counter()
+    with _progress_bar(steps, progress, "train (dense numpy)") as bar:
+        for t in range(steps):
+            x = sample_inputs(task, batch_size, gen).T  # (batch, n)
+            y = np.maximum(x, 0.0) + x @ m_t
+            pre = x @ w_in
+            h = np.maximum(pre, 0.0)
+            out = h @ w_out
+            diff = out - y
+            loss = float(np.mean(diff * diff))
+            losses[t] = loss * scale_loss
+            if not np.isfinite(loss):
+                raise _diverged(t, lrs, lr, loss)
+            d_out = diff * (2.0 / diff.size)
+            g_out = h.T @ d_out
+            d_h = d_out @ w_out.T
+            d_h *= pre > 0.0
+            g_in = x.T @ d_h
+            lr_t = lrs[t]
+            step = t + 1
+            for w, g, m, s in zip(params, (g_in, g_out), exp_avg, exp_avg_sq):
+                w *= 1.0 - lr_t * weight_decay
+                m += (g - m) * (1.0 - b1)
+                s *= b2
+                s += (1.0 - b2) * g * g
+                denom = np.sqrt(s) / math.sqrt(1.0 - b2**step) + eps
+                w -= (lr_t / (1.0 - b1**step)) * (m / denom)
+            if (t + 1) % BLOCK == 0 or t + 1 == steps:
+                bar.update(t + 1 - bar.n)
+    seconds = time.perf_counter() - t0
+    from . import __version__
+
+    config.update({"path": "dense_numpy", "learn_sigma": False, "ccsolve_version": __version__,
+                   "seconds": seconds})
+    return TrainResult(
+        weights=Weights.from_row_convention(w_in, w_out),
+        losses=_record(losses, record_every, "mean"),
+        sigma=None,
+        sigma_history=None,
+        task=task,
+        steps=steps,
+        path="dense_numpy",
+        seconds=seconds,
+        config=config,
+    )
