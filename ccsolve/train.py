@@ -421,6 +421,11 @@ class _State:
 def dense_gradients(xr, wt, wo, sigma, gmat_t, has_g):
     """Sums over the batch xr (batch, n) for the dense path, in the kernels' conventions:
     (sum ||e||^2, gwt = sum x (W_out^T e|_{h>0})^T  (n, d), gwo = sum e h^T  (n, d), sum e^T G x)."""
+    with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported by the caller
+        return _dense_gradients(xr, wt, wo, sigma, gmat_t, has_g)
+
+
+def _dense_gradients(xr, wt, wo, sigma, gmat_t, has_g):
     pre = xr @ wt
     hr = np.maximum(pre, 0.0)
     er = hr @ wo.T
