@@ -49,6 +49,8 @@ MIN_SAMPLES = 512  # fewest main-stage samples in a sampled stratum
 TRUNC_FRACTION = 0.01  # share of `tol` the truncation bound may use
 DEFAULT_TRUNC = 1e-8  # truncation bound when no tol is given
 CHUNKS_PER_CALL = 64  # kernel calls between progress-bar updates
+MC_PILOT = 1 << 14  # plain Monte Carlo pilot sizing the run that reaches tol
+PAIR_CV_MAX_K = 4  # strata using the pair control variate (it costs C(k, 2) extra evaluations)
 AUTO_MC_P = DENSE_P  # "auto" uses plain Monte Carlo at and above this p (docs/benchmarks.md)
 
 
@@ -178,13 +180,17 @@ def _mc_arrays(weights: Weights, m: np.ndarray):
     return tuple(_c(a) for a in (weights.W_in.T, w_out, w_out.T @ w_out, m.T @ w_out, m.T, m.T @ m, c_pos, c_neg))
 
 
-def _cost(k: int, n: int, d: int) -> float:
-    """Relative cost of one sample with k active features (flops of montecarlo._sample_error)."""
+def _cost(k: int, n: int, d: int, pair_max_k: int) -> float:
+    """Relative cost of one sample with k active features (flops of montecarlo._sample_error), including
+    the C(k, 2) pair evaluations of the pair control variate when k <= pair_max_k."""
     from ._kernels import montecarlo
 
-    if k <= getattr(montecarlo, "GRAM_MAX_ACTIVE", 12):
-        return d * (d / 2.0 + 3.0 * k) + k * k + 50.0
-    return d * (n + k) + n * k + 50.0
+    def one(k):
+        if k <= getattr(montecarlo, "GRAM_MAX_ACTIVE", 12):
+            return d * (d / 2.0 + 3.0 * k) + k * k + 50.0
+        return d * (n + k) + n * k + 50.0
+
+    return one(k) + (k * (k - 1) / 2 * one(2) if k <= pair_max_k else 0.0)
 
 
 def _stage_seeds(ss: np.random.SeedSequence, stage: int, k: int, n_chunks: int) -> np.ndarray:
@@ -192,11 +198,13 @@ def _stage_seeds(ss: np.random.SeedSequence, stage: int, k: int, n_chunks: int) 
     return child.generate_state(n_chunks, dtype=np.uint64)
 
 
-def _sample(arrays, counts: dict, ss, stage: int, bar=None) -> dict:
-    """Raw sums (f, f^2, g, g^2, f g) per stratum: counts maps k -> number of samples."""
-    from ._kernels.strata import strata_chunks
+def _sample(arrays, counts: dict, ss, stage: int, bar, pair_max_k: int) -> dict:
+    """Raw sums (f, g1, g2, f^2, g1^2, g2^2, f g1, f g2, g1 g2) per stratum; counts maps k -> samples.
 
-    ck, sizes, seeds, owner = [], [], [], []
+    g2 (the pair control variate) is computed for strata k <= pair_max_k, else left at 0."""
+    from ._kernels.strata import N_SUMS, strata_chunks
+
+    ck, sizes, seeds = [], [], []
     for k, n_k in counts.items():
         n_chunks = -(-n_k // STRATA_CHUNK)
         sz = np.full(n_chunks, STRATA_CHUNK, dtype=np.int64)
@@ -204,52 +212,60 @@ def _sample(arrays, counts: dict, ss, stage: int, bar=None) -> dict:
         ck.append(np.full(n_chunks, k, dtype=np.int64))
         sizes.append(sz)
         seeds.append(_stage_seeds(ss, stage, k, n_chunks))
-        owner.append(np.full(n_chunks, k, dtype=np.int64))
     if not ck:
         return {}
-    ck, sizes, seeds, owner = (np.concatenate(a) for a in (ck, sizes, seeds, owner))
-    # big strata first so the parallel loop ends balanced; the order does not change any chunk's result
+    ck, sizes, seeds = (np.concatenate(a) for a in (ck, sizes, seeds))
+    # big strata first so the parallel loop ends balanced; no chunk's result depends on the order
     order = np.argsort(-ck, kind="stable")
-    ck, sizes, seeds, owner = ck[order], sizes[order], seeds[order], owner[order]
-    out = np.empty((ck.size, 5))
+    out = np.empty((ck.size, N_SUMS))
     for s in range(0, ck.size, CHUNKS_PER_CALL):
-        e = min(s + CHUNKS_PER_CALL, ck.size)
-        out[s:e] = strata_chunks(*arrays, ck[s:e], sizes[s:e], seeds[s:e])
+        sel = order[s : s + CHUNKS_PER_CALL]
+        out[sel] = strata_chunks(*arrays, ck[sel], sizes[sel], seeds[sel], pair_max_k)
         if bar is not None:
-            bar.update(int(sizes[s:e].sum()))
-    sums = {}
-    for k in counts:
-        sel = owner == k
-        # chunks of one stratum summed in their seed order: independent of threads and of the call split
-        idx = np.flatnonzero(sel)
-        idx = idx[np.argsort(order[idx])]
-        sums[k] = np.sum(out[idx], axis=0)
-    return sums
+            bar.update(int(sizes[sel].sum()))
+    # each stratum's chunks summed in seed order: independent of threads and of the call split
+    return {k: np.sum(out[ck == k], axis=0) for k in counts}
+
+
+def _moments(sums: np.ndarray, n: int):
+    """Means (f, g1, g2) and their covariance matrix (unbiased) from the raw sums of n samples."""
+    m = sums[:3] / n
+    second = np.empty((3, 3))
+    second[0, 0], second[1, 1], second[2, 2] = sums[3:6] / n
+    second[0, 1] = second[1, 0] = sums[6] / n
+    second[0, 2] = second[2, 0] = sums[7] / n
+    second[1, 2] = second[2, 1] = sums[8] / n
+    cov = (second - np.outer(m, m)) * (n / max(n - 1, 1))
+    return m, cov
 
 
 @dataclass(frozen=True)
 class _Pilot:
     sd: float  # standard deviation of the control-variate-adjusted error
-    beta: float  # control-variate coefficient
+    beta: np.ndarray  # control-variate coefficients (g1, g2)
+
+
+def _residual_var(cov: np.ndarray, beta: np.ndarray) -> float:
+    return float(max(cov[0, 0] - 2.0 * beta @ cov[0, 1:] + beta @ cov[1:, 1:] @ beta, 0.0))
 
 
 def _pilot(sums: np.ndarray, n: int) -> _Pilot:
-    s1, s2, g1, g2, fg = sums / n
-    vf = max(s2 - s1 * s1, 0.0)
-    vg = max(g2 - g1 * g1, 0.0)
-    cfg = fg - s1 * g1
-    beta = cfg / vg if vg > 0 else 0.0
-    var = max(vf - 2 * beta * cfg + beta * beta * vg, 0.0)
-    return _Pilot(math.sqrt(var * n / max(n - 1, 1)), beta)
+    """Regression coefficients of f on the control variates, and the residual standard deviation."""
+    _, cov = _moments(sums, n)
+    used = np.diag(cov)[1:] > 0
+    beta = np.zeros(2)
+    if used.any():
+        # least squares: the variates can be collinear (additive models have g2 = (k - 1) g1)
+        beta[used] = np.linalg.lstsq(cov[1:, 1:][np.ix_(used, used)], cov[0, 1:][used], rcond=1e-12)[0]
+    return _Pilot(math.sqrt(_residual_var(cov, beta)), beta)
 
 
-def _finish(sums: np.ndarray, n: int, beta: float, g_mean: float) -> tuple[float, float]:
-    """Control-variate estimate of E_k and its standard error from raw sums (beta fixed beforehand)."""
-    s1, s2, g1, g2, fg = sums / n
-    value = s1 - beta * (g1 - g_mean)
-    var = (s2 - s1 * s1) - 2 * beta * (fg - s1 * g1) + beta * beta * (g2 - g1 * g1)
-    var = max(var, 0.0) * n / max(n - 1, 1)
-    return float(value), float(math.sqrt(var / n))
+def _finish(sums: np.ndarray, n: int, beta: np.ndarray, g_means) -> tuple[float, float]:
+    """Control-variate estimate of E_k and its standard error from raw sums (beta fixed beforehand by
+    the pilot, so the estimate is unbiased); g_means are the exact means (k E_1, C(k, 2) E_2)."""
+    m, cov = _moments(sums, n)
+    value = m[0] - beta @ (m[1:] - np.asarray(g_means))
+    return float(value), float(math.sqrt(_residual_var(cov, beta) / n))
 
 
 @dataclass(frozen=True)
@@ -307,16 +323,19 @@ class StrataEstimate:
 
 
 def _strata_needed(n: int, p: float, slope: float, trunc: float) -> np.ndarray:
-    """Strata k >= 3 to sample at p so that the ones left out add at most `trunc` (by E_k <= slope k)."""
+    """Strata k >= 2 to evaluate at p so that the ones left out add at most `trunc` (by E_k <= slope k).
+
+    The lightest strata are left out first; E_1 costs nothing and is always kept (not listed).
+    """
     w = stratum_weights(n, p)
     k = np.arange(n + 1)
     mass = slope * k * w  # bound on each stratum's contribution to L/p
-    mass[:3] = np.inf  # 0 contributes nothing, 1 and 2 are exact: never "left out" candidates
+    mass[:2] = np.inf  # 0 contributes nothing, 1 is always evaluated
     order = np.argsort(mass, kind="stable")
     left = np.cumsum(mass[order]) <= trunc
     keep = np.ones(n + 1, dtype=bool)
     keep[order[left]] = False
-    keep[:3] = False
+    keep[:2] = False
     return np.flatnonzero(keep)
 
 
@@ -324,7 +343,9 @@ def _run(weights, m, ps, tol, n_samples, ss, trunc, progress, desc):
     """Shared engine: exact E_1, E_2; pilot + Neyman allocation over strata k >= 3; main sampling.
 
     Either tol (a target statistical standard error at every p in ps) or n_samples (a total budget of
-    main-stage samples, allocated for the first p) drives the allocation.
+    main-stage samples, allocated for the first p) drives the allocation. E_2 is computed only where
+    it matters: when stratum 2 is needed or a sampled stratum uses the pair control variate (at large
+    p neither is, and stratum 2 joins the truncation bound).
     """
     from tqdm.auto import tqdm
 
@@ -332,16 +353,21 @@ def _run(weights, m, ps, tol, n_samples, ss, trunc, progress, desc):
     n, d = weights.n_features, weights.n_neurons
     slope = bound_slope(weights, m)
     e1 = one_hot_loss(weights, m)
-    e2 = pair_loss(weights, m) if n >= 2 else 0.0
+    kept = sorted(set().union(*(_strata_needed(n, p, slope, trunc).tolist() for p in ps)))
+    ks_needed = [k for k in kept if k >= 3]
+    pair_max_k = PAIR_CV_MAX_K
+    with_e2 = 2 in kept or any(k <= pair_max_k for k in ks_needed)
+    e2 = pair_loss(weights, m) if with_e2 else 0.0
+    if not with_e2:
+        pair_max_k = 0
     t_exact = time.perf_counter() - t0
-    ks_needed = sorted(set().union(*(_strata_needed(n, p, slope, trunc).tolist() for p in ps)))
     arrays = _mc_arrays(weights, m)
     pilot_counts = {k: PILOT for k in ks_needed}
     total_pilot = PILOT * len(ks_needed)
     with tqdm(total=total_pilot, desc=f"{desc} (pilot)", unit="smp", disable=not progress, leave=False) as bar:
-        pilot_sums = _sample(arrays, pilot_counts, ss, 0, bar)
+        pilot_sums = _sample(arrays, pilot_counts, ss, 0, bar, pair_max_k)
     pil = {k: _pilot(pilot_sums[k], PILOT) for k in ks_needed}
-    cost = {k: _cost(k, n, d) for k in ks_needed}
+    cost = {k: _cost(k, n, d, pair_max_k) for k in ks_needed}
     counts = {}
     if ks_needed:
         kk = np.array(ks_needed)
@@ -362,20 +388,20 @@ def _run(weights, m, ps, tol, n_samples, ss, trunc, progress, desc):
             counts[k] = int(max(MIN_SAMPLES, math.ceil(nk)))
     total = sum(counts.values())
     with tqdm(total=total, desc=desc, unit="smp", disable=not progress, leave=False) as bar:
-        sums = _sample(arrays, counts, ss, 1, bar)
-    ks = [1, 2] if n >= 2 else [1]
+        sums = _sample(arrays, counts, ss, 1, bar, pair_max_k)
+    ks = [1, 2] if with_e2 else [1]
     vals = [e1, e2][: len(ks)]
     ses = [0.0] * len(ks)
     ns = [0] * len(ks)
     for k in ks_needed:
-        val, se = _finish(sums[k], counts[k], pil[k].beta, k * e1)
+        val, se = _finish(sums[k], counts[k], pil[k].beta, (k * e1, k * (k - 1) / 2 * e2))
         ks.append(k)
         vals.append(val)
         ses.append(se)
         ns.append(counts[k])
     details = {
         "exact_seconds": t_exact,
-        "control_variate": {int(k): pil[k].beta for k in ks_needed},
+        "control_variate": {int(k): pil[k].beta.tolist() for k in ks_needed},
         "pilot_sd": {int(k): pil[k].sd for k in ks_needed},
         "truncation_target": trunc,
     }
@@ -423,20 +449,21 @@ def stratum_losses(
     m = task.mixing
     e1 = one_hot_loss(weights, m)
     ks = list(range(1, min(k_max, 2) + 1))
-    vals = [e1] + ([pair_loss(weights, m)] if k_max >= 2 else [])
+    e2 = pair_loss(weights, m) if k_max >= 2 else 0.0
+    vals = [e1, e2][: len(ks)]
     ses = [0.0] * len(ks)
     ns = [0] * len(ks)
     mc = list(range(3, k_max + 1))
     arrays = _mc_arrays(weights, m)
     with tqdm(total=(PILOT + n_samples) * len(mc), desc="strata", unit="smp", disable=not progress,
               leave=False) as bar:
-        pilot_sums = _sample(arrays, {k: PILOT for k in mc}, ss, 0, bar)
-        sums = _sample(arrays, {k: n_samples for k in mc}, ss, 1, bar)
+        pilot_sums = _sample(arrays, {k: PILOT for k in mc}, ss, 0, bar, PAIR_CV_MAX_K)
+        sums = _sample(arrays, {k: n_samples for k in mc}, ss, 1, bar, PAIR_CV_MAX_K)
     betas = {}
     for k in mc:
         pil = _pilot(pilot_sums[k], PILOT)
-        betas[k] = pil.beta
-        val, se = _finish(sums[k], n_samples, pil.beta, k * e1)
+        betas[k] = pil.beta.tolist()
+        val, se = _finish(sums[k], n_samples, pil.beta, (k * e1, k * (k - 1) / 2 * e2))
         ks.append(k)
         vals.append(val)
         ses.append(se)
@@ -603,9 +630,9 @@ def _mc_to_tol(weights: Weights, task: Task, tol: float, seed) -> LossEstimate:
     ss = v.seed_sequence(seed)
     pilot_ss = np.random.SeedSequence(ss.entropy, spawn_key=tuple(ss.spawn_key) + (0,))
     main_ss = np.random.SeedSequence(ss.entropy, spawn_key=tuple(ss.spawn_key) + (1,))
-    n_pilot = 1 << 16
+    n_pilot = MC_PILOT
     pilot = monte_carlo(weights, task, n_pilot, pilot_ss)
-    n_main = max(2, int(math.ceil(n_pilot * (pilot.stderr / tol) ** 2)))
+    n_main = max(n_pilot, int(math.ceil(ALLOC_SAFETY * n_pilot * (pilot.stderr / tol) ** 2)))
     est = monte_carlo(weights, task, n_main, main_ss)
     est.details["pilot_samples"] = n_pilot
     return est

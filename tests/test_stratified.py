@@ -55,9 +55,9 @@ def test_pair_errors_against_tensor_grid():
     w = _weights(2)  # dense, both signs: many sectors per pair
     exact = stratified.pair_errors(w, m)
     assert np.allclose(exact, exact.T) and np.all(np.diag(exact) == 0)
-    for i, j in [(0, 1), (3, 17), (12, 5)]:
-        grid = _grid_pair(w, m, i, j, 1000)
-        # midpoint rule, O(h^2) with h = 2/1000; the kinks along the neurons' lines keep it O(h^2)
+    for i, j in [(3, 17), (12, 5)]:
+        grid = _grid_pair(w, m, i, j, 800)
+        # midpoint rule, O(h^2) with h = 2/800; the kinks along the neurons' lines keep it O(h^2)
         assert abs(exact[i, j] - grid) < 2e-5 * max(1.0, grid), (i, j, exact[i, j], grid)
 
 
@@ -232,9 +232,9 @@ def test_loss_curve_matches_pointwise_evaluation():
     m = cc.mixing.random(N, 0.15, seed=31)
     w = _weights(32)
     ps = [0.002, 0.03, 0.3, 0.9]
-    curve = cc.loss_curve(w, cc.Task(m, D, 0.1), ps, tol=2e-3, seed=33)
+    curve = cc.loss_curve(w, cc.Task(m, D, 0.1), ps, tol=3e-3, seed=33)
     for i, p in enumerate(ps):
-        point = cc.loss_per_feature(w, cc.Task(m, D, p), method="stratified", tol=2e-3, seed=34)
+        point = cc.loss_per_feature(w, cc.Task(m, D, p), method="stratified", tol=3e-3, seed=34)
         assert abs(curve.values[i] - point.value) < 4 * np.hypot(curve.stderrs[i], point.stderr)
         est = curve.estimate(i)
         assert est.value == curve.values[i] and est.p == p

@@ -1,12 +1,13 @@
 """Monte Carlo conditional on the number k of active features (private; called by ccsolve.stratified).
 
 A sample draws k distinct features uniformly (partial Fisher-Yates on a permutation that persists across
-the chunk's samples: any permutation is a valid start) and k values U[-1, 1]; its squared error comes from
-montecarlo._sample_error (same layout of the prepared arrays, see montecarlo.py).
+the chunk's samples: any permutation is a valid start) and k values U[-1, 1]; its squared error f comes
+from montecarlo._sample_error (same layout of the prepared arrays, see montecarlo.py).
 
-Besides sum f and sum f^2 of the error f, each chunk returns sums for a control variate
-g = sum over the active features of t^2 c_+-[i] (the one-hot errors of the sample's features taken
-one at a time), whose conditional mean k E_1 is known exactly.
+Two control variates with exactly known conditional means ride along:
+  g1 = sum over the active features of t^2 c_+-[i]  (the one-hot errors one feature at a time; mean k E_1)
+  g2 = sum over the pairs of active features of the pair's own error (mean C(k, 2) E_2); only for
+       k <= pair_max_k, as it costs C(k, 2) extra error evaluations per sample.
 
 Determinism: chunk c has its own SplitMix64 seed; results depend only on the chunk layout.
 """
@@ -19,33 +20,32 @@ from numba import njit, prange
 from .montecarlo import _sample_error
 from .rng import below, uniform_pm1
 
+N_SUMS = 9  # f, g1, g2, f f, g1 g1, g2 g2, f g1, f g2, g1 g2
+
 
 @njit(cache=True, parallel=True)
-def strata_chunks(w_in_t, w_out, gram, mt_wout, m_t, mtm, c_pos, c_neg, chunk_k, chunk_sizes, seeds):
-    """Per chunk: (sum f, sum f^2, sum g, sum g^2, sum f g) over chunk_sizes[c] samples with chunk_k[c] active.
-
-    Returns an array of shape (n_chunks, 5).
-    """
+def strata_chunks(w_in_t, w_out, gram, mt_wout, m_t, mtm, c_pos, c_neg, chunk_k, chunk_sizes, seeds, pair_max_k):
+    """Per chunk the sums (f, g1, g2, f^2, g1^2, g2^2, f g1, f g2, g1 g2) over chunk_sizes[c] samples
+    with chunk_k[c] active features; shape (n_chunks, 9)."""
     n, d = w_in_t.shape
     n_chunks = chunk_sizes.shape[0]
-    out = np.zeros((n_chunks, 5))
+    out = np.zeros((n_chunks, N_SUMS))
     for c in prange(n_chunks):
         state = np.empty(1, dtype=np.uint64)
         state[0] = seeds[c]
         k = chunk_k[c]
+        use_pairs = k <= pair_max_k
         perm = np.arange(n)
         idx = np.empty(n, dtype=np.int64)
         val = np.empty(n)
+        idx2 = np.empty(2, dtype=np.int64)
+        val2 = np.empty(2)
         h = np.empty(d)
         act = np.empty(d, dtype=np.int64)
         e = np.empty(n)
-        s1 = 0.0
-        s2 = 0.0
-        g1 = 0.0
-        g2 = 0.0
-        fg = 0.0
+        acc = np.zeros(N_SUMS)
         for _ in range(chunk_sizes[c]):
-            g = 0.0
+            g1 = 0.0
             for j in range(k):
                 r = j + below(state, n - j)
                 tmp = perm[j]
@@ -55,16 +55,27 @@ def strata_chunks(w_in_t, w_out, gram, mt_wout, m_t, mtm, c_pos, c_neg, chunk_k,
                 t = uniform_pm1(state)
                 idx[j] = f
                 val[j] = t
-                g += t * t * (c_pos[f] if t > 0.0 else c_neg[f])
+                g1 += t * t * (c_pos[f] if t > 0.0 else c_neg[f])
             err = _sample_error(idx, val, k, w_in_t, w_out, gram, mt_wout, m_t, mtm, c_pos, c_neg, h, act, e)
-            s1 += err
-            s2 += err * err
-            g1 += g
-            g2 += g * g
-            fg += err * g
-        out[c, 0] = s1
-        out[c, 1] = s2
-        out[c, 2] = g1
-        out[c, 3] = g2
-        out[c, 4] = fg
+            g2 = 0.0
+            if use_pairs:
+                for a in range(k):
+                    idx2[0] = idx[a]
+                    val2[0] = val[a]
+                    for b in range(a + 1, k):
+                        idx2[1] = idx[b]
+                        val2[1] = val[b]
+                        g2 += _sample_error(idx2, val2, 2, w_in_t, w_out, gram, mt_wout, m_t, mtm, c_pos, c_neg,
+                                            h, act, e)
+            acc[0] += err
+            acc[1] += g1
+            acc[2] += g2
+            acc[3] += err * err
+            acc[4] += g1 * g1
+            acc[5] += g2 * g2
+            acc[6] += err * g1
+            acc[7] += err * g2
+            acc[8] += g1 * g2
+        for s in range(N_SUMS):
+            out[c, s] = acc[s]
     return out
