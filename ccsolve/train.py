@@ -43,7 +43,7 @@ __all__ = ["TrainResult", "TrainingDivergedError", "train", "train_dense_numpy",
            "kaiming_uniform_init"]
 
 CHUNK = 512  # samples per chunk: the unit of parallel work and of seeding (fixed: determinism)
-DENSE_P = 0.1  # path="auto": dense BLAS batches from this p on (docs/benchmarks.md, "## Trainer")
+DENSE_P = 0.5  # path="auto": dense BLAS batches from this p on (docs/benchmarks.md, "## Trainer")
 BLOCK = 250  # steps per kernel call between progress-bar updates
 
 
@@ -350,14 +350,15 @@ def train(
     state = _State(init, sigma0, n, d)
     gmat = np.ascontiguousarray(gmat)
     gmat_t = np.ascontiguousarray(gmat.T)
-    gtg = gmat.T @ gmat
+    gtg_diag = np.einsum("ij,ij->j", gmat, gmat)
+    from ._kernels import train as k
+
     p = 1.0 if task.one_hot else task.p
+    cdf = k.binomial_cdf(n, p)
     scale_loss = 1.0 / batch_size if task.one_hot else 1.0 / (batch_size * n * task.p)
     losses = np.empty(steps)
     sigmas = np.empty(steps)
     opt = (weight_decay, betas[0], betas[1], eps)
-
-    from ._kernels import train as k
 
     t0 = time.perf_counter()
     blas = _single_threaded_blas() if path == "sparse" else contextlib.nullcontext()
@@ -367,11 +368,11 @@ def train(
             stop = min(steps, done + BLOCK)
             if path == "sparse":
                 got = k.sparse_block(state.wt, state.wo, state.sig, state.m_wt, state.v_wt, state.m_wo,
-                                     state.v_wo, state.m_sig, state.v_sig, gmat, gmat_t, gtg, has_g,
-                                     learn_sigma, p, task.one_hot, sizes, seeds[done:stop], lrs[done:stop],
+                                     state.v_wo, state.m_sig, state.v_sig, gmat, gmat_t, gtg_diag, has_g,
+                                     learn_sigma, p, cdf, task.one_hot, sizes, seeds[done:stop], lrs[done:stop],
                                      done, *opt, scale_loss, losses[done:stop], sigmas[done:stop])
             else:
-                got = _dense_block(state, gmat, gmat_t, has_g, learn_sigma, p, task.one_hot, sizes,
+                got = _dense_block(state, gmat, gmat_t, has_g, learn_sigma, p, cdf, task.one_hot, sizes,
                                    seeds[done:stop], lrs[done:stop], done, opt, scale_loss,
                                    losses[done:stop], sigmas[done:stop])
             if got < stop - done:
@@ -442,7 +443,7 @@ def _dense_gradients(xr, wt, wo, sigma, gmat_t, has_g):
     return loss, gwt, gwo, dsig
 
 
-def _dense_block(state, gmat, gmat_t, has_g, learn, p, one_hot, sizes, seeds, lrs, step0, opt, scale_loss,
+def _dense_block(state, gmat, gmat_t, has_g, learn, p, cdf, one_hot, sizes, seeds, lrs, step0, opt, scale_loss,
                  losses, sigmas):
     from ._kernels import train as k
 
@@ -453,10 +454,11 @@ def _dense_block(state, gmat, gmat_t, has_g, learn, p, one_hot, sizes, seeds, lr
     indices = np.empty(batch * n, dtype=np.int64)
     values = np.empty(batch * n)
     xr = np.empty((batch, n))
+    mark = np.zeros(n, dtype=np.bool_)
     grad_scale = 2.0 / (batch * n)
     gsig = np.empty(1)
     for t in range(lrs.size):
-        k.draw_batch(p, one_hot, n, sizes, seeds[t], indptr, indices, values)
+        k.draw_batch(p, cdf, one_hot, n, sizes, seeds[t], indptr, indices, values, mark)
         k.csr_to_dense(indptr, indices, values, xr)
         loss, gwt, gwo, dsig = dense_gradients(xr, state.wt, state.wo, state.sig[0], gmat_t, has_g)
         losses[t] = loss * scale_loss
@@ -491,14 +493,14 @@ def sparse_gradients(xr, wt, wo, sigma, gmat, has_g):
     wt = np.ascontiguousarray(wt, dtype=np.float64)
     gram = wo.T @ wo
     gtw = gmat.T @ wo
-    gtg = gmat.T @ gmat
     size = 2 * n + batch
     gwt = np.empty((n, d))
     gwo = np.empty((n, d))
-    loss, dsig = k.batch_gradient(indptr, indices, values, wt, wo, gram, gtw, gmat, gtg, float(sigma), bool(has_g),
+    loss, dsig = k.batch_gradient(indptr, indices, values, wt, wo, gram, gtw, gmat, np.ascontiguousarray(gmat.T),
+                                  np.einsum("ij,ij->j", gmat, gmat), float(sigma), bool(has_g),
                                   np.empty((size, d)), np.empty((size, d)), np.empty((size, d)), gwt,
                                   np.empty((d, d)), np.empty((n, d)), np.empty((n, d)), gwo, np.empty((2, n)),
-                                  np.empty(d), np.empty(d), np.empty(d))
+                                  np.empty(d), np.empty(d), np.empty(d), np.empty(n))
     return loss, gwt, gwo, dsig
 
 

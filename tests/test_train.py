@@ -79,6 +79,35 @@ def test_sparse_and_dense_paths_same_gradient_full_size(p):
     assert a[3] == pytest.approx(b[3], rel=1e-10)
 
 
+@pytest.mark.parametrize("p", [0.01, 0.2, K.GATE_P + 0.05, 1.0, "one_hot"])
+def test_drawn_batches_have_the_input_law(p):
+    # independent Bernoulli(p) gates per feature with U[-1, 1] values (one-hot: exactly one feature)
+    n, batch = 10, 200_000
+    one_hot = p == "one_hot"
+    q = 1.0 / n if one_hot else p
+    sizes = np.array([70_000, 70_000, 60_000])
+    indptr, indices, values = np.empty(batch + 1, np.int64), np.empty(batch * n, np.int64), np.empty(batch * n)
+    nnz = K.draw_batch(1.0 if one_hot else p, K.binomial_cdf(n, 1.0 if one_hot else p), one_hot, n, sizes,
+                       np.array([5, 6, 7], np.uint64), indptr, indices, values, np.zeros(n, bool))
+    x = np.zeros((batch, n))
+    K.csr_to_dense(indptr, indices, values, x)
+    act = x != 0
+    assert act.sum() == nnz  # no feature drawn twice in a sample
+    se = np.sqrt(q * (1 - q) / batch)
+    assert np.all(np.abs(act.mean(axis=0) - q) < 4.5 * se + 1e-12)
+    k = act.sum(axis=1)
+    if one_hot:
+        assert np.all(k == 1)
+    else:
+        assert abs(k.var() - n * p * (1 - p)) < 0.05 * n * p * (1 - p) + 1e-12
+        pair = (act[:, 0] & act[:, 1]).mean()  # independence of two features
+        assert abs(pair - p * p) < 4.5 * np.sqrt(p * p * (1 - p * p) / batch) + 1e-12
+    v = values[:nnz]
+    assert v.min() >= -1 and v.max() < 1
+    assert abs(v.mean()) < 4.5 * np.sqrt(1 / 3 / nnz)
+    assert abs(np.mean(v * v) - 1 / 3) < 4.5 * np.sqrt(4 / 45 / nnz)
+
+
 def test_one_adamw_step_by_hand():
     lr, wd, b1, b2, eps = 0.01, 0.1, 0.9, 0.999, 1e-8
     p0 = np.array([[0.5, -1.0, 2.0]])

@@ -4,7 +4,7 @@ Parameter layout (prepared by the Python layer, updated in place):
   wt   (n, d)  W_in transposed, so the input weights of feature j are a contiguous row
   wo   (n, d)  W_out
   sig  (1,)    the mixing scale sigma: labels use M = sigma * G
-  gmat (n, n)  G;  gmat_t = G^T (contiguous);  gtg = G^T G
+  gmat (n, n)  G;  gmat_t = G^T (contiguous);  gtg_diag = diag(G^T G)
 Per-step matrices: gram = W_out^T W_out (d, d) and gtw = G^T W_out (n, d), row j = (W_out^T G)[:, j].
 
 A batch is held in CSR form (sample s has entries indptr[s]:indptr[s+1] of indices/values), drawn
@@ -30,52 +30,77 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .rng import below, geometric, uniform_pm1
+from .rng import below, uniform, uniform_pm1
 
 _FAST = {"reassoc", "contract"}  # vectorise the length-d loops; all inputs are finite
 
 
+def binomial_cdf(n: int, p: float) -> np.ndarray:
+    """cdf[k] = P(Binomial(n, p) <= k), k = 0..n, for draw_batch (computed in log space)."""
+    from math import lgamma, log, log1p
+
+    k = np.arange(n + 1)
+    if p >= 1.0:
+        pmf = (k == n).astype(np.float64)
+    else:
+        logc = np.array([lgamma(n + 1) - lgamma(i + 1) - lgamma(n - i + 1) for i in range(n + 1)])
+        pmf = np.exp(logc + k * log(p) + (n - k) * log1p(-p))
+    cdf = np.cumsum(pmf)
+    cdf /= cdf[-1]
+    cdf[-1] = 2.0  # u < 1 always lands
+    return cdf
+
+
+GATE_P = 0.25  # draw_batch: above this p one gate draw per cell beats Binomial + Floyd
+
+
 @njit(cache=True)
-def draw_batch(p, one_hot, n, sizes, seeds, indptr, indices, values):
+def draw_batch(p, cdf, one_hot, n, sizes, seeds, indptr, indices, values, mark):
     """Draw a batch in CSR form: sum(sizes) samples, chunk c from its own stream seeds[c].
 
-    Bernoulli(p) activity by geometric skips over the flattened (sample, feature) grid of a chunk,
-    values U[-1, 1); one-hot: one uniform feature per sample. indices/values need room for the
-    number of active entries (batch * n at most). Returns the number of entries.
+    Bernoulli(p) inputs with values U[-1, 1). For p <= GATE_P the number of active features
+    k ~ Binomial(n, p) is drawn by inverse CDF (cdf from binomial_cdf) and then a uniform k-subset
+    (Floyd's algorithm): the same law as n independent gates, at one draw per empty sample. Above,
+    one gate draw per cell (none at p = 1). One-hot: one uniform feature per sample.
+    indices/values need room for batch * n entries; mark is a bool (n,) work array, all False.
+    Returns the number of entries.
     """
-    log1mp = np.log1p(-p) if p < 1.0 else -np.inf
     s0 = 0
     nnz = 0
     indptr[0] = 0
     state = np.empty(1, dtype=np.uint64)
+    gates = not one_hot and p > GATE_P
     for c in range(sizes.shape[0]):
         state[0] = seeds[c]
-        size = sizes[c]
-        if one_hot:
-            for s in range(size):
-                indices[nnz] = below(state, n)
-                values[nnz] = uniform_pm1(state)
-                nnz += 1
+        for s in range(sizes[c]):
+            if gates:
+                for i in range(n):
+                    if p >= 1.0 or uniform(state) < p:
+                        indices[nnz] = i
+                        values[nnz] = uniform_pm1(state)
+                        nnz += 1
                 indptr[s0 + s + 1] = nnz
-        else:
-            total_cells = size * n
-            pos = -1
-            current = 0  # samples 0..current-1 of this chunk are closed
-            while True:
-                pos += geometric(state, log1mp)
-                if pos >= total_cells:
-                    break
-                sample = pos // n
-                while current < sample:
-                    indptr[s0 + current + 1] = nnz
-                    current += 1
-                indices[nnz] = pos - sample * n
-                values[nnz] = uniform_pm1(state)
+                continue
+            if one_hot:
+                k = 1
+            else:
+                u = uniform(state)
+                k = 0
+                while u >= cdf[k]:
+                    k += 1
+            e0 = nnz
+            for j in range(n - k, n):  # Floyd: a uniform k-subset of 0..n-1 in O(k)
+                i = np.int64(below(state, j + 1))
+                if mark[i]:
+                    i = j
+                mark[i] = True
+                indices[nnz] = i
                 nnz += 1
-            while current < size:
-                indptr[s0 + current + 1] = nnz
-                current += 1
-        s0 += size
+            for e in range(e0, nnz):
+                mark[indices[e]] = False
+                values[e] = uniform_pm1(state)
+            indptr[s0 + s + 1] = nnz
+        s0 += sizes[c]
     return nnz
 
 
@@ -115,11 +140,12 @@ def _hidden(indices, values, e0, e1, wt, h):
 
 
 @njit(cache=True, fastmath=_FAST)
-def batch_gradient(indptr, indices, values, wt, wo, gram, gtw, gmat, gtg, sigma, has_g,
-                   hs, hw, zh, gwt, amat, cmat, rmat, gwo, spm, u, wr, gh):
+def batch_gradient(indptr, indices, values, wt, wo, gram, gtw, gmat, gmat_t, gtg_diag, sigma, has_g,
+                   hs, hw, zh, gwt, amat, cmat, rmat, gwo, spm, u, wr, gh, gx):
     """Sums over the CSR batch: returns (sum ||e||^2, sum e^T G x); fills gwt and gwo (see module doc).
 
-    Work buffers: hs, hw, zh (2n + batch, d); amat (d, d); cmat, rmat (n, d); spm (2, n); u, wr, gh (d,).
+    gtg_diag = diag(G^T G). Work buffers: hs, hw, zh (2n + batch, d); amat (d, d); cmat, rmat (n, d);
+    spm (2, n); u, wr, gh (d,); gx (n,).
     """
     n, d = wt.shape
     n_samples = indptr.shape[0] - 1
@@ -172,24 +198,22 @@ def batch_gradient(indptr, indices, values, wt, wo, gram, gtw, gmat, gtg, sigma,
         h = hs[r]
         zr = zh[r]
         r += 1
-        # ||sigma G x + r||^2 = sigma^2 x^T G^T G x + 2 sigma r^T G x + r^T r on the active entries
+        # ||sigma G x + r||^2 = sigma^2 ||G x||^2 + 2 sigma r^T G x + r^T r, with G x formed from k
+        # contiguous columns of G (rows of G^T): cheaper than k^2 scattered look-ups
+        rr = 0.0
         v = 0.0
         w = 0.0
-        rr = 0.0
+        if has_g:
+            gx[:] = 0.0
+            for e in range(e0, e1):
+                _axpy(gx, values[e], gmat_t[indices[e]])
+            v = _dot(gx, gx)
         for e in range(e0, e1):
             t = values[e]
             if t > 0.0:
                 rr += t * t
-            if has_g:
-                row = indices[e]
-                sv = 0.0
-                sw = 0.0
-                for l in range(e0, e1):
-                    sv += gtg[row, indices[l]] * values[l]
-                    sw += gmat[row, indices[l]] * values[l]
-                v += t * sv
-                if t > 0.0:
-                    w += t * sw
+                if has_g:
+                    w += t * gx[indices[e]]
         u[:] = 0.0
         wr[:] = 0.0
         for e in range(e0, e1):
@@ -223,7 +247,7 @@ def batch_gradient(indptr, indices, values, wt, wo, gram, gtw, gmat, gtg, sigma,
         sp = splus[i]
         sm = sminus[i]
         gii = gmat[i, i] if has_g else 0.0
-        ggii = gtg[i, i] if has_g else 0.0
+        ggii = gtg_diag[i] if has_g else 0.0
         pz = 0.0
         pcross = 0.0
         nz = 0.0
@@ -284,8 +308,8 @@ def _adamw_flat(p, g, m, v, step_size, bc2_sqrt, decay, beta1, beta2, eps):
 
 
 @njit(cache=True)
-def sparse_block(wt, wo, sig, m_wt, v_wt, m_wo, v_wo, m_sig, v_sig, gmat, gmat_t, gtg, has_g, learn,
-                 p, one_hot, sizes, seeds, lrs, step0, wd, beta1, beta2, eps, scale_loss,
+def sparse_block(wt, wo, sig, m_wt, v_wt, m_wo, v_wo, m_sig, v_sig, gmat, gmat_t, gtg_diag, has_g, learn,
+                 p, cdf, one_hot, sizes, seeds, lrs, step0, wd, beta1, beta2, eps, scale_loss,
                  losses, sigmas):
     """Run len(lrs) training steps in place (sparse path). seeds (steps, n_chunks), lrs (steps,).
 
@@ -312,18 +336,20 @@ def sparse_block(wt, wo, sig, m_wt, v_wt, m_wo, v_wo, m_sig, v_sig, gmat, gmat_t
     u = np.empty(d)
     wr = np.empty(d)
     gh = np.empty(d)
+    gx = np.empty(n)
     gram = np.empty((d, d))
     gtw = np.zeros((n, d))
     gsig = np.empty(1)
+    mark = np.zeros(n, dtype=np.bool_)
     grad_scale = 2.0 / (batch * n)
     for t in range(lrs.shape[0]):
         sigma = sig[0]
         np.dot(wo.T, wo, gram)
         if has_g:
             np.dot(gmat_t, wo, gtw)
-        draw_batch(p, one_hot, n, sizes, seeds[t], indptr, indices, values)
-        loss, dsig = batch_gradient(indptr, indices, values, wt, wo, gram, gtw, gmat, gtg, sigma, has_g,
-                                    hs, hw, zh, gwt, amat, cmat, rmat, gwo, spm, u, wr, gh)
+        draw_batch(p, cdf, one_hot, n, sizes, seeds[t], indptr, indices, values, mark)
+        loss, dsig = batch_gradient(indptr, indices, values, wt, wo, gram, gtw, gmat, gmat_t, gtg_diag, sigma,
+                                    has_g, hs, hw, zh, gwt, amat, cmat, rmat, gwo, spm, u, wr, gh, gx)
         losses[t] = loss * scale_loss
         if not np.isfinite(loss):
             return t

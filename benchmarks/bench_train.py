@@ -1,0 +1,111 @@
+"""Benchmark: ccsolve.train against a dense NumPy trainer that follows the reference algorithm.
+
+Contenders, measured in the same run:
+  ccsolve.train      path="auto": the sparse Numba path at small p, the dense BLAS path at large p
+  dense NumPy        ccsolve.train.train_dense_numpy: full dense (batch, n) batches from a numpy
+                     Generator, autograd-style matrix products, AdamW and the cosine schedule in NumPy
+                     (what the reference's PyTorch loop does, on the CPU)
+(PyTorch is not installed on the benchmark machine, so it is not a contender.)
+
+Tables:
+  1. p = 0.01, embedding M (seed 0), batch 2048, 10,000 steps: wall time and final L/p (1,048,576-sample
+     Monte Carlo of the final weights, and the training loss of the last 5% of steps). The baseline
+     runs --baseline-steps steps (default: all 10,000); fewer are extrapolated per step and then its
+     final loss is not reported.
+  2. seconds per step of both ccsolve paths and of the baseline at several p (--p-steps steps each):
+     where path="auto" switches (DENSE_P) and "at p = 1 no slower than dense NumPy".
+JIT compilation is warmed up outside the timings.
+
+Run:  python benchmarks/bench_train.py [--baseline-steps 10000] [--p-steps 200] [--blas-threads 1|default]
+
+By default the BLAS pools are limited to one thread (set before numpy is imported): on the shared,
+loaded 2-core machine a threaded OpenBLAS made the small per-step products 5-10x slower. The sparse
+path runs its BLAS calls on one thread in any case (ccsolve.train._single_threaded_blas).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+if __name__ == "__main__":
+    _ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    _ap.add_argument("--steps", type=int, default=10_000, help="steps of the p = 0.01 run")
+    _ap.add_argument("--baseline-steps", type=int, default=None, help="baseline steps (default: --steps)")
+    _ap.add_argument("--p-steps", type=int, default=200, help="steps per contender in the p table")
+    _ap.add_argument("--blas-threads", default="1", help="'1' (default) or 'default'")
+    ARGS = _ap.parse_args()
+    if ARGS.blas_threads != "default":
+        for _k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[_k] = ARGS.blas_threads
+
+import datetime  # noqa: E402
+import platform  # noqa: E402
+
+import numba  # noqa: E402
+
+import ccsolve as cc  # noqa: E402
+from ccsolve import train as T  # noqa: E402
+
+
+def _warm():
+    for p, path in ((0.01, "sparse"), (0.5, "dense")):
+        task = cc.Task(cc.mixing.embedding(20, 60, seed=0), 10, p)
+        T.train(task, steps=3, batch_size=64, path=path, progress=False)
+        T.train(task, steps=3, batch_size=64, path=path, learn_sigma=True, progress=False)
+    T.train_dense_numpy(cc.Task(cc.mixing.clean(20), 10, 0.1), steps=3, batch_size=64, progress=False)
+
+
+def main(args) -> int:
+    _warm()
+    load = os.getloadavg()
+    steps = args.steps
+    base_steps = args.baseline_steps or steps
+    task = cc.Task(cc.mixing.embedding(100, 1000, seed=0), 50, 0.01)
+    ours = T.train(task, steps=steps, seed=0, progress=False)
+    ours_eval = cc.loss_per_feature(ours.weights, task, n_samples=1 << 20, seed=1)
+    base = T.train_dense_numpy(task, steps=base_steps, seed=0, progress=False)
+    base_time = base.seconds * steps / base_steps
+    base_eval = cc.loss_per_feature(base.weights, task, n_samples=1 << 20, seed=1) if base_steps == steps else None
+
+    rows = []
+    for p in (0.01, 0.03, 0.1, 0.3, 0.5, 1.0):
+        tp = cc.Task(cc.mixing.embedding(100, 1000, seed=0), 50, p)
+        n_steps = args.p_steps
+        sp = T.train(tp, steps=n_steps, seed=0, path="sparse", progress=False)
+        de = T.train(tp, steps=n_steps, seed=0, path="dense", progress=False)
+        bl = T.train_dense_numpy(tp, steps=n_steps, seed=0, progress=False)
+        rows.append((p, sp.seconds / n_steps, de.seconds / n_steps, bl.seconds / n_steps))
+    load_end = os.getloadavg()
+
+    print(f"## Trainer benchmark ({datetime.date.today().isoformat()}, {platform.machine()}, "
+          f"{os.cpu_count()}-core, load {load[0]:.2f} -> {load_end[0]:.2f}, BLAS threads: {args.blas_threads}, "
+          f"Numba threads: {numba.get_num_threads()})")
+    print()
+    print(f"p = 0.01, M = ccsolve.mixing.embedding(100, 1000, seed=0), batch 2048, {steps} steps, seed 0; "
+          "L/p of the final weights: 1,048,576-sample Monte Carlo (seed 1); training L/p: mean of the last 5% "
+          "of steps")
+    print()
+    print("| trainer | wall s | s / step | final L/p (MC) | final training L/p | speed-up |")
+    print("|---|---|---|---|---|---|")
+    print(f"| ccsolve.train (path={ours.path}) | {ours.seconds:.2f} | {ours.seconds / steps * 1e3:.3f} ms | "
+          f"{ours_eval.value:.4f} +- {ours_eval.stderr:.4f} | {ours.final_loss:.4f} | {base_time / ours.seconds:.1f}x |")
+    extra = "" if base_steps == steps else f" (timed on {base_steps} steps, extrapolated)"
+    final = (f"{base_eval.value:.4f} +- {base_eval.stderr:.4f} | {base.final_loss:.4f}" if base_eval is not None
+             else "not run to the end | -")
+    print(f"| dense NumPy (reference algorithm){extra} | {base_time:.1f} | {base_time / steps * 1e3:.3f} ms | "
+          f"{final} | 1.0x |")
+    print()
+    print(f"Seconds per step by p ({args.p_steps} steps each, batch 2048, embedding M; path='auto' takes "
+          f"'sparse' below p = {T.DENSE_P}):")
+    print()
+    print("| p | sparse path ms/step | dense path ms/step | dense NumPy ms/step | auto vs dense NumPy |")
+    print("|---|---|---|---|---|")
+    for p, sp, de, bl in rows:
+        auto = sp if p < T.DENSE_P else de
+        print(f"| {p:g} | {sp * 1e3:.3f} | {de * 1e3:.3f} | {bl * 1e3:.3f} | {bl / auto:.1f}x |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(ARGS))
