@@ -40,12 +40,13 @@ if __name__ == "__main__":
             os.environ[_k] = ARGS.blas_threads
 
 import datetime  # noqa: E402
+import importlib  # noqa: E402
 import platform  # noqa: E402
 
 import numba  # noqa: E402
 
 import ccsolve as cc  # noqa: E402
-from ccsolve import train as T  # noqa: E402
+T = importlib.import_module("ccsolve.train")  # noqa: E402  (ccsolve.train is also the function)
 
 
 def _warm():

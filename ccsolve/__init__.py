@@ -19,6 +19,7 @@ from .closed_forms import (
 from .loss import LossEstimate, loss_per_feature
 from .stratified import LossCurve, loss_curve
 from .task import Task, labels, sample_inputs
+from .train import TrainResult, train  # the function shadows the submodule: import ccsolve.train via importlib
 from .weights import Weights
 
 __all__ = [
@@ -38,4 +39,6 @@ __all__ = [
     "loss_per_feature",
     "LossCurve",
     "loss_curve",
+    "train",
+    "TrainResult",
 ]
