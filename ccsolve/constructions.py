@@ -37,6 +37,8 @@ __all__ = [
     "Summary",
     "SNMFResult",
     "MinimizeResult",
+    "minimize_exact",
+    "ExactMinimizeResult",
 ]
 
 
@@ -297,6 +299,13 @@ class SNMFResult(_Reported):
     recipe, solver, init   how it was computed
     restart_objectives     final objective of every restart (the best one is returned)
     n_accelerated  iterations whose Anderson-extrapolated point was accepted
+    n_revived      neurons re-seeded after their contribution had almost vanished (kept only when that
+                   lowered the objective)
+    max_abs_weight largest |entry| of the (balanced) weights. The SNMF infimum need not be attained: the
+                   iterates can drift along a degenerate family (a common non-negative direction added to
+                   every row of W_in with a growing weight, cancelled by a null combination of W_out's
+                   columns; docs/math.md). The objective then keeps decreasing slowly, the weights grow
+                   without bound (a large max_abs_weight) and the run may stop at max_iter unconverged.
     """
 
     weights: Weights
@@ -315,6 +324,8 @@ class SNMFResult(_Reported):
     tol: float
     restart_objectives: tuple = ()
     n_accelerated: int = 0
+    n_revived: int = 0
+    max_abs_weight: float = float("nan")
 
     def __repr__(self):
         return (
@@ -412,18 +423,76 @@ def _snmf_init(T: np.ndarray, d: int, init, gen: np.random.Generator) -> np.ndar
     return out
 
 
+def _balanced(w_in: np.ndarray, w_out: np.ndarray) -> Weights:
+    """Rescale each neuron so that ||W_out[:, k]|| = ||W_in[k]||: a positive per-neuron rescaling changes
+    neither the network function (ReLU is positively homogeneous) nor W_out W_in."""
+    a = np.linalg.norm(w_out, axis=0)
+    b = np.linalg.norm(w_in, axis=1)
+    ok = (a > 0) & (b > 0)
+    s = np.ones_like(a)
+    s[ok] = np.sqrt(a[ok] / b[ok])
+    return Weights(w_in * s[:, None], w_out / s[None, :])
+
+
+_REVIVE = True  # tests switch it off to show its effect
+
+
+def _revive(A, B, T, f, ratio=1e-3, power_steps=30):
+    """Re-seed neurons whose contribution ||A_k|| ||B_k|| fell below `ratio` times the largest one.
+
+    Alternation can creep towards a degenerate stationary point where a neuron's output vanishes
+    (sublinear convergence, a saddle: any b >= 0 with R b != 0 would lower the objective). Such a
+    neuron gets b = the non-negative direction maximising ||R_k b|| / ||b|| (projected power iteration
+    on the residual R_k without it) and the readout is re-solved; the move is kept only if it lowers
+    the objective. Returns (A, B, f, number of neurons revived).
+    """
+    contrib = np.linalg.norm(A, axis=0) * np.linalg.norm(B, axis=1)
+    dying = np.flatnonzero(contrib < ratio * contrib.max())
+    revived = 0
+    for k in dying:
+        R = T - A @ B + np.outer(A[:, k], B[k])
+        b = np.maximum(R.T @ np.abs(R).sum(axis=1), 0.0)
+        if not np.any(b > 0):
+            b = np.maximum(-(R.T @ np.abs(R).sum(axis=1)), 0.0)
+        for _ in range(power_steps):
+            nb = np.linalg.norm(b)
+            if nb == 0.0:
+                break
+            b = np.maximum(R.T @ (R @ (b / nb)), 0.0)
+        if not np.any(b > 0):
+            continue
+        B2 = B.copy()
+        B2[k] = b / np.linalg.norm(b) * np.linalg.norm(B) / np.sqrt(B.shape[0])
+        A2 = _ls_readout(B2, T)
+        f2 = _objective(A2, B2, T)
+        if f2 < f:
+            A, B, f = A2, B2, f2
+            revived += 1
+    return A, B, f, revived
+
+
 def _snmf_exact(T, d, B0, solver, tol, max_iter, accelerate, memory, bar):
-    """Alternating exact solves from B0; returns (A, B, history, n_iter, kkt, n_accelerated)."""
+    """Alternating exact solves from B0; returns (A, B, history, n_iter, kkt, n_accelerated, n_revived)."""
     B = B0
     A = _ls_readout(B, T)
     f = _objective(A, B, T)
     history = [f]
     xs, gs = [], []  # Anderson memory: iterates and their images under one alternating round
     n_acc = 0
+    n_rev = 0
+    next_revive = 0
     it = 0
     res = _kkt_parts(A, B, T)
     while res > tol and it < max_iter:
         it += 1
+        if _REVIVE and it >= next_revive:
+            A, B, f, k = _revive(A, B, T, f)
+            n_rev += k
+            if k:
+                xs, gs = [], []
+            else:
+                # nothing to revive (or no gain): look again in a while, not every round
+                next_revive = it + 50
         x = B
         Bg = _b_step(A, T, B, solver)
         Ag = _ls_readout(Bg, T)
@@ -455,7 +524,7 @@ def _snmf_exact(T, d, B0, solver, tol, max_iter, accelerate, memory, bar):
         if bar is not None:
             bar.update(1)
             bar.set_postfix(objective=f"{f:.8g}", kkt=f"{res:.2e}", refresh=False)
-    return A, B, np.array(history), it, res, n_acc
+    return A, B, np.array(history), it, res, n_acc, n_rev
 
 
 def _nmf_sklearn_like(X: np.ndarray, d: int, random_state: int, max_iter: int = 5000, tol: float = 1e-4):
@@ -505,6 +574,20 @@ def _snmf_reference(T: np.ndarray, d: int, random_state: int, rounds: int = 500,
     return U, V, np.array(history)
 
 
+def _blas_single_thread():
+    """Limit BLAS/LAPACK to one thread while a solver runs on small matrices, if threadpoolctl is
+    installed (else a no-op). scipy's L-BFGS-B calls LAPACK on tiny matrices every iteration: with a
+    threaded OpenBLAS on the loaded 2-core machine, 167 iterations of a 200-variable quadratic took 4 s
+    instead of 0.04 s (OPENBLAS_NUM_THREADS=1), docs/benchmarks.md."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        from contextlib import nullcontext
+
+        return nullcontext()
+    return threadpool_limits(1)
+
+
 def _progress_bar(progress, total, desc):
     if not isinstance(progress, (bool, np.bool_)):
         raise TypeError(f"progress must be a bool, got {type(progress).__name__}")
@@ -540,7 +623,11 @@ def snmf(
       (memory 5) over the rounds, kept only when it lowers the objective, so the objective history never
       increases. init: "svd" (truncated SVD of T, sign rule, clipped at 0), "nndsvd", "random"
       (|N(0, 1)| sqrt(mean|T| / d)) or a Weights / (d, n) array with W_in >= 0.
-      restarts > 1 adds restarts - 1 runs from random inits; the best objective is returned.
+      restarts > 1 adds restarts - 1 runs from random inits; the best objective is returned, with each
+      neuron rescaled so that ||W_out[:, k]|| = ||W_in[k]|| (same function, same objective). A neuron
+      whose contribution almost vanishes is re-seeded from the residual when that lowers the objective.
+      The infimum need not be attained (see SNMFResult.max_abs_weight): then the run ends at max_iter
+      with converged=False and growing weights.
     recipe="reference": the published recipe (SETUP.md): NMF of |T| (scikit-learn's default NMF solver
       with init="random", random_state=seed, reproduced), then 500 rounds of least squares + 5
       projected-gradient steps, in the reference's TRANSPOSED orientation (its network computes
@@ -575,7 +662,8 @@ def snmf(
         bar = _progress_bar(progress, 500 * restarts, "SNMF (reference recipe)")
         runs = []
         for r in range(restarts):
-            U, V, hist = _snmf_reference(T, d, int(seed) + r, bar=bar)
+            with _blas_single_thread():
+                U, V, hist = _snmf_reference(T, d, int(seed) + r, bar=bar)
             w = Weights.from_row_convention(U, V)
             runs.append((_objective(w.W_out, w.W_in, T), w, hist))
         if bar is not None:
@@ -586,7 +674,7 @@ def snmf(
         bound = one_hot_lower_bound(task)
         return SNMFResult(w, obj, loss, bound, loss - bound, hist, res, 500, False, time.perf_counter() - t0,
                           "reference", "projected_gradient", "nmf_abs", float("nan"),
-                          tuple(r[0] for r in runs), 0)
+                          tuple(r[0] for r in runs), 0, 0, float(max(np.abs(w.W_in).max(), np.abs(w.W_out).max())))
     if solver == "cvxpy" and max(n, d) > 60:
         raise ValueError("solver='cvxpy' is the slow test oracle: use it for n_features, n_neurons <= 60")
     seqs = v.seed_sequence(seed).spawn(restarts)
@@ -595,17 +683,19 @@ def snmf(
     for r in range(restarts):
         gen = np.random.default_rng(seqs[r])
         b0 = _snmf_init(T, d, init if r == 0 else "random", gen)
-        A, B, hist, it, res, n_acc = _snmf_exact(T, d, b0, solver, tol, max_iter, bool(accelerate), 5, bar)
-        runs.append((hist[-1], A, B, hist, it, res, n_acc))
+        with _blas_single_thread():
+            A, B, hist, it, res, n_acc, n_rev = _snmf_exact(T, d, b0, solver, tol, max_iter, bool(accelerate), 5, bar)
+        runs.append((hist[-1], A, B, hist, it, res, n_acc, n_rev))
     if bar is not None:
         bar.close()
-    obj, A, B, hist, it, res, n_acc = min(runs, key=lambda x: x[0])
-    w = Weights(B, A)
+    obj, A, B, hist, it, res, n_acc, n_rev = min(runs, key=lambda x: x[0])
+    w = _balanced(B, A)
     loss = one_hot_loss(w, task.mixing)
     bound = one_hot_lower_bound(task)
     return SNMFResult(w, float(obj), loss, bound, loss - bound, hist, float(res), int(it), bool(res <= tol),
                       time.perf_counter() - t0, "exact", solver, init_name, float(tol),
-                      tuple(float(r[0]) for r in runs), int(n_acc))
+                      tuple(float(r[0]) for r in runs), int(n_acc), int(n_rev),
+                      float(max(np.abs(w.W_in).max(), np.abs(w.W_out).max())))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -785,7 +875,8 @@ def minimize_one_hot(
         opts = {"maxiter": max_iter, "gtol": tol}
         if method == "L-BFGS-B":
             opts.update({"ftol": ftol, "maxcor": 20, "maxfun": 2 * max_iter})
-        res = minimize(fun, w_in.ravel(), jac=True, method=method, options=opts)
+        with _blas_single_thread():
+            res = minimize(fun, w_in.ravel(), jac=True, method=method, options=opts)
         w_in = res.x.reshape(d, n)
         w = Weights(w_in, _one_hot_readout(w_in, np.eye(n) + mixing, mixing))
         loss = one_hot_loss(w, mixing)
@@ -801,3 +892,10 @@ def minimize_one_hot(
     bound = one_hot_lower_bound(task)
     return MinimizeResult(w, loss, loss, bound, loss - bound, int(res.nit), bool(res.success), str(res.message),
                           name, time.perf_counter() - t0, tuple(runs))
+
+
+# --------------------------------------------------------------------------------------------------
+# the stratified objective at p (issue 8): implemented in ccsolve/exact_objective.py
+# --------------------------------------------------------------------------------------------------
+
+from .exact_objective import ExactMinimizeResult, minimize_exact  # noqa: E402
