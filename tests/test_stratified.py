@@ -101,15 +101,21 @@ def _fd_check(fun, w, m, h=1e-6):
     assert value == fun(w, m)
     num_in = np.zeros_like(g_in)
     num_out = np.zeros_like(g_out)
+    rng = np.random.default_rng(0)
+    checked = [np.zeros(g_in.shape, bool), np.zeros(g_out.shape, bool)]
     for arr, num, which in ((w.W_in, num_in, 0), (w.W_out, num_out, 1)):
-        for idx in np.ndindex(arr.shape):
+        cells = list(np.ndindex(arr.shape))
+        for c in rng.choice(len(cells), 12, replace=False):  # a random subset keeps the test fast
+            idx = cells[c]
+            checked[which][idx] = True
             plus, minus = [w.W_in.copy(), w.W_out.copy()], [w.W_in.copy(), w.W_out.copy()]
             plus[which][idx] += h
             minus[which][idx] -= h
             num[idx] = (fun(cc.Weights(*plus), m) - fun(cc.Weights(*minus), m)) / (2 * h)
     scale = max(np.abs(g_in).max(), np.abs(g_out).max())
-    assert np.abs(num_in - g_in).max() < 1e-6 * scale
-    assert np.abs(num_out - g_out).max() < 1e-6 * scale
+    checked_in, checked_out = checked
+    assert np.abs(num_in - g_in)[checked_in].max() < 1e-6 * scale
+    assert np.abs(num_out - g_out)[checked_out].max() < 1e-6 * scale
 
 
 @pytest.mark.parametrize("fun", [stratified.pair_loss, stratified.single_loss])

@@ -2,7 +2,7 @@
 
 A sample draws k distinct features uniformly (partial Fisher-Yates on a permutation that persists across
 the chunk's samples: any permutation is a valid start) and k values U[-1, 1]; its squared error f comes
-from montecarlo._sample_error (same layout of the prepared arrays, see montecarlo.py).
+from montecarlo.py's per-sample routine (same layout of the prepared arrays, see montecarlo.py).
 
 Two control variates with exactly known conditional means ride along:
   g1 = sum over the active features of t^2 c_+-[i]  (the one-hot errors one feature at a time; mean k E_1)
@@ -17,13 +17,20 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .montecarlo import _sample_error
+try:  # the inlined per-sample routine, when montecarlo.py provides it (a called one costs ~100 ns)
+    from .montecarlo import sample_error as _sample_error
+except ImportError:  # pragma: no cover - older montecarlo.py
+    from .montecarlo import _sample_error
 from .rng import below, uniform_pm1
 
 N_SUMS = 9  # f, g1, g2, f f, g1 g1, g2 g2, f g1, f g2, g1 g2
 
 
-@njit(cache=True, parallel=True)
+# inlined code takes the caller's fastmath flags: the same as montecarlo's kernels
+_FAST = {"reassoc", "contract"}
+
+
+@njit(cache=True, parallel=True, fastmath=_FAST)
 def strata_chunks(w_in_t, w_out, gram, mt_wout, m_t, mtm, c_pos, c_neg, chunk_k, chunk_sizes, seeds, pair_max_k):
     """Per chunk the sums (f, g1, g2, f^2, g1^2, g2^2, f g1, f g2, g1 g2) over chunk_sizes[c] samples
     with chunk_k[c] active features; shape (n_chunks, 9)."""
