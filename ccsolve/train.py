@@ -42,7 +42,7 @@ from .weights import Weights, check_weights
 __all__ = ["TrainResult", "TrainingDivergedError", "train", "train_dense_numpy", "cosine_lr",
            "kaiming_uniform_init"]
 
-CHUNK = 512  # samples per chunk: the unit of parallel work and of seeding (fixed: determinism)
+CHUNK = 1024  # samples per chunk: the unit of parallel work and of seeding (fixed: determinism)
 DENSE_P = 0.5  # path="auto": dense BLAS batches from this p on (docs/benchmarks.md, "## Trainer")
 BLOCK = 250  # steps per kernel call between progress-bar updates
 
@@ -109,6 +109,34 @@ def _scipy_openblas_threads():
         found = None
     _OPENBLAS_FUNCS.append(found)
     return found
+
+
+def _threads(threads) -> int:
+    import os
+
+    import numba
+
+    top = numba.config.NUMBA_NUM_THREADS
+    if threads is None:
+        try:
+            busy = os.getloadavg()[0] > (os.cpu_count() or 1) + 0.5
+        except (AttributeError, OSError):
+            busy = False
+        return 1 if busy else numba.get_num_threads()
+    threads = v.positive_int("threads", threads)
+    return min(threads, top)
+
+
+@contextlib.contextmanager
+def _numba_threads(threads: int):
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -290,6 +318,7 @@ def train(
     progress: bool = True,
     record_every: int = 1,
     path: str = "auto",
+    threads: int | None = None,
 ) -> TrainResult:
     """Train the CC model on `task` as the reference did (AdamW, half-cosine lr, fresh batches).
 
@@ -307,6 +336,10 @@ def train(
     progress        tqdm progress bar
     record_every    losses / sigma_history resolution in steps (means over windows)
     path            "auto", "sparse" or "dense" (same results, different speed)
+    threads         Numba threads of the sparse path (chunks of 1024 samples run in parallel). None: all
+                    of Numba's threads, or 1 when the 1-minute load average already exceeds the CPU
+                    count + 0.5 (busy-waiting OpenMP threads then made steps ~10x slower). The weights do
+                    not depend on it.
 
     Raises TrainingDivergedError (a FloatingPointError) naming the step and the learning rate if the
     loss becomes NaN or infinite.
@@ -316,6 +349,7 @@ def train(
                       progress, record_every)
     learn_sigma = _check_bool("learn_sigma", learn_sigma)
     v.choice("path", path, {"auto", "sparse", "dense"})
+    threads = _threads(threads)
     n, d = task.n_features, task.n_neurons
     if learn_sigma:
         sigma0 = v.real("sigma_init", sigma_init)
@@ -340,7 +374,7 @@ def train(
     config.update({"learn_sigma": learn_sigma, "sigma_init": sigma0 if learn_sigma else None,
                    "mixing_base": "given" if mixing_base is not None else ("task.mixing / rms" if learn_sigma
                                                                            else None),
-                   "path": path, "chunk": CHUNK, "n_chunks": int(sizes.size)})
+                   "path": path, "chunk": CHUNK, "n_chunks": int(sizes.size), "threads": threads})
     from . import __version__
 
     config["ccsolve_version"] = __version__
@@ -359,20 +393,22 @@ def train(
     losses = np.empty(steps)
     sigmas = np.empty(steps)
     opt = (weight_decay, betas[0], betas[1], eps)
+    work = k.Work(n, d, sizes)
 
     t0 = time.perf_counter()
     blas = _single_threaded_blas() if path == "sparse" else contextlib.nullcontext()
-    with blas, _progress_bar(steps, progress, "train") as bar:
+    with blas, _numba_threads(threads), _progress_bar(steps, progress, "train") as bar:
         done = 0
         while done < steps:
             stop = min(steps, done + BLOCK)
             if path == "sparse":
                 got = k.sparse_block(state.wt, state.wo, state.sig, state.m_wt, state.v_wt, state.m_wo,
                                      state.v_wo, state.m_sig, state.v_sig, gmat, gmat_t, gtg_diag, has_g,
-                                     learn_sigma, p, cdf, task.one_hot, sizes, seeds[done:stop], lrs[done:stop],
-                                     done, *opt, scale_loss, losses[done:stop], sigmas[done:stop])
+                                     learn_sigma, p, cdf, task.one_hot, seeds[done:stop], lrs[done:stop],
+                                     done, *opt, scale_loss, losses[done:stop], sigmas[done:stop],
+                                     *work.args())
             else:
-                got = _dense_block(state, gmat, gmat_t, has_g, learn_sigma, p, cdf, task.one_hot, sizes,
+                got = _dense_block(state, gmat, gmat_t, has_g, learn_sigma, p, cdf, task.one_hot, work,
                                    seeds[done:stop], lrs[done:stop], done, opt, scale_loss,
                                    losses[done:stop], sigmas[done:stop])
             if got < stop - done:
@@ -443,23 +479,24 @@ def _dense_gradients(xr, wt, wo, sigma, gmat_t, has_g):
     return loss, gwt, gwo, dsig
 
 
-def _dense_block(state, gmat, gmat_t, has_g, learn, p, cdf, one_hot, sizes, seeds, lrs, step0, opt, scale_loss,
+def _dense_block(state, gmat, gmat_t, has_g, learn, p, cdf, one_hot, work, seeds, lrs, step0, opt, scale_loss,
                  losses, sigmas):
     from ._kernels import train as k
 
     wd, b1, b2, eps = opt
-    batch = int(sizes.sum())
+    sizes = work.sizes
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    batch = int(starts[-1])
     n = state.wt.shape[0]
-    indptr = np.empty(batch + 1, dtype=np.int64)
-    indices = np.empty(batch * n, dtype=np.int64)
-    values = np.empty(batch * n)
     xr = np.empty((batch, n))
-    mark = np.zeros(n, dtype=np.bool_)
     grad_scale = 2.0 / (batch * n)
     gsig = np.empty(1)
     for t in range(lrs.size):
-        k.draw_batch(p, cdf, one_hot, n, sizes, seeds[t], indptr, indices, values, mark)
-        k.csr_to_dense(indptr, indices, values, xr)
+        for c in range(sizes.size):  # the sparse path's batch, chunk by chunk
+            k.draw_batch(p, cdf, one_hot, n, sizes[c:c + 1], seeds[t, c:c + 1], work.indptr[c], work.indices[c],
+                         work.values[c], work.marks[c])
+            k.csr_to_dense(work.indptr[c, : sizes[c] + 1], work.indices[c], work.values[c],
+                           xr[starts[c]:starts[c + 1]])
         loss, gwt, gwo, dsig = dense_gradients(xr, state.wt, state.wo, state.sig[0], gmat_t, has_g)
         losses[t] = loss * scale_loss
         if not np.isfinite(loss):
@@ -477,30 +514,33 @@ def _dense_block(state, gmat, gmat_t, has_g, learn, p, cdf, one_hot, sizes, seed
 
 
 def sparse_gradients(xr, wt, wo, sigma, gmat, has_g):
-    """The sparse kernel's sums over the batch xr (batch, n), same conventions as dense_gradients."""
+    """The sparse kernel's sums over the batch xr (batch, n), same conventions as dense_gradients
+    (the batch is cut into chunks of CHUNK samples as in training)."""
     from ._kernels import train as k
 
     xr = np.ascontiguousarray(xr, dtype=np.float64)
     batch, n = xr.shape
     d = wt.shape[1]
-    nz = xr != 0.0
-    indptr = np.concatenate([[0], np.cumsum(nz.sum(axis=1))]).astype(np.int64)
-    rows, cols = np.nonzero(nz)
-    indices = cols.astype(np.int64)
-    values = np.ascontiguousarray(xr[rows, cols])
+    sizes = _chunk_layout(batch)
+    work = k.Work(n, d, sizes)
+    start = 0
+    for c, size in enumerate(sizes):
+        block = xr[start:start + size]
+        nz = block != 0.0
+        work.indptr[c, : size + 1] = np.concatenate([[0], np.cumsum(nz.sum(axis=1))])
+        rows, cols = np.nonzero(nz)
+        work.indices[c, : cols.size] = cols
+        work.values[c, : cols.size] = block[rows, cols]
+        start += size
     gmat = np.ascontiguousarray(gmat, dtype=np.float64)
     wo = np.ascontiguousarray(wo, dtype=np.float64)
     wt = np.ascontiguousarray(wt, dtype=np.float64)
-    gram = wo.T @ wo
-    gtw = gmat.T @ wo
-    size = 2 * n + batch
     gwt = np.empty((n, d))
     gwo = np.empty((n, d))
-    loss, dsig = k.batch_gradient(indptr, indices, values, wt, wo, gram, gtw, gmat, np.ascontiguousarray(gmat.T),
-                                  np.einsum("ij,ij->j", gmat, gmat), float(sigma), bool(has_g),
-                                  np.empty((size, d)), np.empty((size, d)), np.empty((size, d)), gwt,
-                                  np.empty((d, d)), np.empty((n, d)), np.empty((n, d)), gwo, np.empty((2, n)),
-                                  np.empty(d), np.empty(d), np.empty(d), np.empty(n))
+    loss, dsig = k.batch_gradient(False, 0.0, np.zeros(n + 1), False, np.zeros(sizes.size, np.uint64), wt, wo,
+                                  wo.T @ wo, gmat.T @ wo, gmat, np.ascontiguousarray(gmat.T),
+                                  np.einsum("ij,ij->j", gmat, gmat), float(sigma), bool(has_g), gwt, gwo,
+                                  *work.args())
     return loss, gwt, gwo, dsig
 
 

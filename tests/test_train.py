@@ -209,15 +209,12 @@ def test_sparse_and_dense_training_agree_and_runs_are_deterministic():
 
 def test_same_weights_whatever_the_thread_count():
     task = cc.Task(cc.mixing.embedding(100, 1000, seed=0), 50, 0.01)
-    before = numba.get_num_threads()
     results = []
-    try:
-        for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
-            numba.set_num_threads(threads)
-            for path in ("sparse", "dense"):
-                results.append(T.train(task, steps=20, batch_size=1024, seed=3, path=path, progress=False))
-    finally:
-        numba.set_num_threads(before)
+    for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+        for path in ("sparse", "dense"):
+            results.append(T.train(task, steps=20, batch_size=2500, seed=3, path=path, threads=threads,
+                                   progress=False))
+    assert results[0].config["n_chunks"] == 3  # chunks of 1024, 1024, 452 samples
     assert results[0].weights == results[2].weights
     assert results[1].weights == results[3].weights
 
@@ -258,6 +255,8 @@ def test_input_validation():
         T.train(task, learn_sigma=True)
     with pytest.raises(ValueError, match="n_features"):
         T.train(task, init=T.kaiming_uniform_init(30, 5))
+    with pytest.raises(ValueError, match="threads"):
+        T.train(task, threads=0)
     with pytest.raises(TypeError, match="task"):
         T.train("task")
 

@@ -28,7 +28,7 @@ thread count.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from .rng import below, uniform, uniform_pm1
 
@@ -140,14 +140,16 @@ def _hidden(indices, values, e0, e1, wt, h):
 
 
 @njit(cache=True, fastmath=_FAST)
-def batch_gradient(indptr, indices, values, wt, wo, gram, gtw, gmat, gmat_t, gtg_diag, sigma, has_g,
-                   hs, hw, zh, gwt, amat, cmat, rmat, gwo, spm, u, wr, gh, gx):
-    """Sums over the CSR batch: returns (sum ||e||^2, sum e^T G x); fills gwt and gwo (see module doc).
+def chunk_sums(indptr, indices, values, wt, wo, gram, gtw, gmat_t, sigma, has_g,
+               hs, zh, amat, gwt, cmat, rmat, spm, u, wr, gh, gx):
+    """The sums of one chunk (CSR, sample s = entries indptr[s]:indptr[s+1]) into its own buffers.
 
-    gtg_diag = diag(G^T G). Work buffers: hs, hw, zh (2n + batch, d); amat (d, d); cmat, rmat (n, d);
-    spm (2, n); u, wr, gh (d,); gx (n,).
+    One-feature samples only add t^2 to spm[0, i] (t > 0) or spm[1, i] (t < 0). The hidden vectors of
+    the others are stacked in hs; zh = hs Gram and amat = hs^T hs are two BLAS calls; the rest is O(k d)
+    per sample into gwt, cmat, rmat. Returns (sum ||e||^2, sum e^T G x) over those samples.
+    Buffers: hs, zh (chunk, d); amat (d, d); gwt, cmat, rmat (n, d); spm (2, n); u, wr, gh (d,); gx (n,).
     """
-    n, d = wt.shape
+    d = wt.shape[1]
     n_samples = indptr.shape[0] - 1
     splus = spm[0]
     sminus = spm[1]
@@ -156,8 +158,7 @@ def batch_gradient(indptr, indices, values, wt, wo, gram, gtw, gmat, gmat_t, gtg
     gwt[:, :] = 0.0
     cmat[:, :] = 0.0
     rmat[:, :] = 0.0
-    # pass 1: one-feature samples -> S+-; the others -> hidden rows 2n.. of hs
-    m = 2 * n
+    m = 0
     for s in range(n_samples):
         e0 = indptr[s]
         e1 = indptr[s + 1]
@@ -170,26 +171,14 @@ def batch_gradient(indptr, indices, values, wt, wo, gram, gtw, gmat, gmat_t, gtg
         elif e1 > e0:
             _hidden(indices, values, e0, e1, wt, hs[m])
             m += 1
-    # rows 0..n-1: P^T = ReLU(W_in)^T, rows n..2n-1: N^T = ReLU(-W_in)^T; hw = rows weighted by S+-
-    for i in range(n):
-        for a in range(d):
-            x = wt[i, a]
-            pp = x if x > 0.0 else 0.0
-            nn = -x if x < 0.0 else 0.0
-            hs[i, a] = pp
-            hs[n + i, a] = nn
-            hw[i, a] = splus[i] * pp
-            hw[n + i, a] = sminus[i] * nn
-    for r in range(2 * n, m):
-        for a in range(d):
-            hw[r, a] = hs[r, a]
-    h_all = hs[:m]
-    np.dot(h_all, gram, zh[:m])  # W_out^T W_out h for every row
-    np.dot(hw[:m].T, h_all, amat)  # A = sum h h^T (one-feature samples through S+-)
-    # pass 2: the other samples, O(k d) each
+    if m == 0:
+        amat[:, :] = 0.0
+        return 0.0, 0.0
+    np.dot(hs[:m], gram, zh[:m])  # W_out^T W_out h for every stacked sample
+    np.dot(hs[:m].T, hs[:m], amat)  # sum h h^T
     loss = 0.0
     dsig = 0.0
-    r = 2 * n
+    r = 0
     for s in range(n_samples):
         e0 = indptr[s]
         e1 = indptr[s + 1]
@@ -241,7 +230,32 @@ def batch_gradient(indptr, indices, values, wt, wo, gram, gtw, gmat, gmat_t, gtg
             _axpy(cmat[row], t, h)
             if t > 0.0:
                 _axpy(rmat[row], t, h)
-    # one-feature samples. t > 0: W_out^T e = t zp_i, zp_i = Gram P_i - sigma (W_out^T G)_i - W_out^T e_i;
+    return loss, dsig
+
+
+@njit(cache=True, fastmath=_FAST)
+def finish(wt, wo, gram, gtw, gmat, gtg_diag, sigma, has_g, spm, gwt, amat, cmat, rmat, loss, dsig,
+           pn, pnw, zpn, gwo):
+    """Add the one-feature samples (S+- in spm) to the sums and form gwo = W_out A - sigma G C - R.
+
+    Returns the totals (sum ||e||^2, sum e^T G x). Work buffers pn, pnw, zpn (2n, d).
+    """
+    n, d = wt.shape
+    splus = spm[0]
+    sminus = spm[1]
+    # rows 0..n-1: P^T = ReLU(W_in)^T, rows n..2n-1: N^T = ReLU(-W_in)^T; pnw: the same times S+-
+    for i in range(n):
+        for a in range(d):
+            x = wt[i, a]
+            pp = x if x > 0.0 else 0.0
+            nn = -x if x < 0.0 else 0.0
+            pn[i, a] = pp
+            pn[n + i, a] = nn
+            pnw[i, a] = splus[i] * pp
+            pnw[n + i, a] = sminus[i] * nn
+    np.dot(pn, gram, zpn)
+    amat += np.dot(pnw.T, pn)
+    # t > 0: W_out^T e = t zp_i, zp_i = Gram P_i - sigma (W_out^T G)_i - W_out^T e_i;
     # t < 0: W_out^T e = |t| zn_i, zn_i = Gram N_i + sigma (W_out^T G)_i
     for i in range(n):
         sp = splus[i]
@@ -256,10 +270,10 @@ def batch_gradient(indptr, indices, values, wt, wo, gram, gtw, gmat, gmat_t, gtg
         ng = 0.0
         for a in range(d):
             gw = sigma * gtw[i, a] if has_g else 0.0
-            zp = zh[i, a] - gw - wo[i, a]
-            zn = zh[n + i, a] + gw
-            pp = hs[i, a]
-            nn = hs[n + i, a]
+            zp = zpn[i, a] - gw - wo[i, a]
+            zn = zpn[n + i, a] + gw
+            pp = pn[i, a]
+            nn = pn[n + i, a]
             pz += pp * zp
             pcross += pp * (gw + wo[i, a])
             nz += nn * zn
@@ -287,6 +301,91 @@ def batch_gradient(indptr, indices, values, wt, wo, gram, gtw, gmat, gmat_t, gtg
 
 
 @njit(cache=True)
+def _ordered_sum(bufs, out):
+    nc = bufs.shape[0]
+    b2 = bufs.reshape(nc, -1)
+    o2 = out.reshape(-1)
+    for i in range(o2.shape[0]):
+        o2[i] = b2[0, i]
+    for c in range(1, nc):
+        for i in range(o2.shape[0]):
+            o2[i] += b2[c, i]
+
+
+class Work:
+    """Buffers of batch_gradient for n features, d neurons and a chunk layout (Python side)."""
+
+    def __init__(self, n, d, sizes):
+        nc = sizes.shape[0]
+        ch = int(sizes.max())
+        self.sizes = sizes
+        self.indptr = np.zeros((nc, ch + 1), dtype=np.int64)
+        self.indices = np.empty((nc, ch * n), dtype=np.int64)
+        self.values = np.empty((nc, ch * n))
+        self.marks = np.zeros((nc, n), dtype=np.bool_)
+        self.hs = np.empty((nc, ch, d))
+        self.zh = np.empty((nc, ch, d))
+        self.amat_c = np.empty((nc, d, d))
+        self.gwt_c = np.empty((nc, n, d))
+        self.cmat_c = np.empty((nc, n, d))
+        self.rmat_c = np.empty((nc, n, d))
+        self.spm_c = np.empty((nc, 2, n))
+        self.vec_c = np.empty((nc, 3, d))
+        self.gx_c = np.empty((nc, n))
+        self.loss_c = np.empty(nc)
+        self.dsig_c = np.empty(nc)
+        self.amat = np.empty((d, d))
+        self.cmat = np.empty((n, d))
+        self.rmat = np.empty((n, d))
+        self.spm = np.empty((2, n))
+        self.pn = np.empty((2 * n, d))
+        self.pnw = np.empty((2 * n, d))
+        self.zpn = np.empty((2 * n, d))
+
+    def args(self):
+        return (self.sizes, self.indptr, self.indices, self.values, self.marks, self.hs, self.zh, self.amat_c,
+                self.gwt_c, self.cmat_c, self.rmat_c, self.spm_c, self.vec_c, self.gx_c, self.loss_c,
+                self.dsig_c, self.amat, self.cmat, self.rmat, self.spm, self.pn, self.pnw, self.zpn)
+
+
+@njit(cache=True, parallel=True)
+def batch_gradient(draw, p, cdf, one_hot, seeds, wt, wo, gram, gtw, gmat, gmat_t, gtg_diag, sigma, has_g,
+                   gwt, gwo, sizes, indptr, indices, values, marks, hs, zh, amat_c, gwt_c, cmat_c, rmat_c,
+                   spm_c, vec_c, gx_c, loss_c, dsig_c, amat, cmat, rmat, spm, pn, pnw, zpn):
+    """One batch, chunk by chunk in parallel: returns (sum ||e||^2, sum e^T G x) and fills gwt (n, d),
+    gwo (n, d) with the sums of module doc (no 2/(B n) factor).
+
+    draw=True draws chunk c into indptr[c], indices[c], values[c] from seeds[c]; draw=False uses the
+    batch already there (sample s of chunk c: entries indptr[c, s]:indptr[c, s+1]). Per-chunk partial
+    sums are added in chunk order, so the result does not depend on the thread count.
+    """
+    nc = sizes.shape[0]
+    n = wt.shape[0]
+    for c in prange(nc):
+        size = sizes[c]
+        if draw:
+            draw_batch(p, cdf, one_hot, n, sizes[c:c + 1], seeds[c:c + 1], indptr[c], indices[c], values[c],
+                       marks[c])
+        l1, l2 = chunk_sums(indptr[c, :size + 1], indices[c], values[c], wt, wo, gram, gtw, gmat_t, sigma,
+                            has_g, hs[c], zh[c], amat_c[c], gwt_c[c], cmat_c[c], rmat_c[c], spm_c[c],
+                            vec_c[c, 0], vec_c[c, 1], vec_c[c, 2], gx_c[c])
+        loss_c[c] = l1
+        dsig_c[c] = l2
+    _ordered_sum(gwt_c, gwt)
+    _ordered_sum(amat_c, amat)
+    _ordered_sum(cmat_c, cmat)
+    _ordered_sum(rmat_c, rmat)
+    _ordered_sum(spm_c, spm)
+    loss = 0.0
+    dsig = 0.0
+    for c in range(nc):
+        loss += loss_c[c]
+        dsig += dsig_c[c]
+    return finish(wt, wo, gram, gtw, gmat, gtg_diag, sigma, has_g, spm, gwt, amat, cmat, rmat, loss, dsig,
+                  pn, pnw, zpn, gwo)
+
+
+@njit(cache=True)
 def adamw(param, grad, m, v, lr, wd, beta1, beta2, eps, step):
     """torch.optim.AdamW (amsgrad=False, maximize=False) on a C-contiguous array, in place; `step`
     counts from 1."""
@@ -309,9 +408,11 @@ def _adamw_flat(p, g, m, v, step_size, bc2_sqrt, decay, beta1, beta2, eps):
 
 @njit(cache=True)
 def sparse_block(wt, wo, sig, m_wt, v_wt, m_wo, v_wo, m_sig, v_sig, gmat, gmat_t, gtg_diag, has_g, learn,
-                 p, cdf, one_hot, sizes, seeds, lrs, step0, wd, beta1, beta2, eps, scale_loss,
-                 losses, sigmas):
-    """Run len(lrs) training steps in place (sparse path). seeds (steps, n_chunks), lrs (steps,).
+                 p, cdf, one_hot, seeds, lrs, step0, wd, beta1, beta2, eps, scale_loss, losses, sigmas,
+                 sizes, indptr, indices, values, marks, hs, zh, amat_c, gwt_c, cmat_c, rmat_c, spm_c, vec_c,
+                 gx_c, loss_c, dsig_c, amat, cmat, rmat, spm, pn, pnw, zpn):
+    """Run len(lrs) training steps in place (sparse path). seeds (steps, n_chunks), lrs (steps,);
+    the trailing arguments are the buffers of Work.
 
     losses[t] gets the batch L/p (sum ||e||^2 times scale_loss) and sigmas[t] sigma after step t.
     Returns the number of steps done: fewer than asked if the loss became NaN/inf (then
@@ -321,35 +422,21 @@ def sparse_block(wt, wo, sig, m_wt, v_wt, m_wo, v_wo, m_sig, v_sig, gmat, gmat_t
     batch = 0
     for c in range(sizes.shape[0]):
         batch += sizes[c]
-    indptr = np.empty(batch + 1, dtype=np.int64)
-    indices = np.empty(batch * n, dtype=np.int64)
-    values = np.empty(batch * n)
-    hs = np.empty((2 * n + batch, d))
-    hw = np.empty((2 * n + batch, d))
-    zh = np.empty((2 * n + batch, d))
     gwt = np.empty((n, d))
-    amat = np.empty((d, d))
-    cmat = np.empty((n, d))
-    rmat = np.empty((n, d))
     gwo = np.empty((n, d))
-    spm = np.empty((2, n))
-    u = np.empty(d)
-    wr = np.empty(d)
-    gh = np.empty(d)
-    gx = np.empty(n)
     gram = np.empty((d, d))
     gtw = np.zeros((n, d))
     gsig = np.empty(1)
-    mark = np.zeros(n, dtype=np.bool_)
     grad_scale = 2.0 / (batch * n)
     for t in range(lrs.shape[0]):
         sigma = sig[0]
         np.dot(wo.T, wo, gram)
         if has_g:
             np.dot(gmat_t, wo, gtw)
-        draw_batch(p, cdf, one_hot, n, sizes, seeds[t], indptr, indices, values, mark)
-        loss, dsig = batch_gradient(indptr, indices, values, wt, wo, gram, gtw, gmat, gmat_t, gtg_diag, sigma,
-                                    has_g, hs, hw, zh, gwt, amat, cmat, rmat, gwo, spm, u, wr, gh, gx)
+        loss, dsig = batch_gradient(True, p, cdf, one_hot, seeds[t], wt, wo, gram, gtw, gmat, gmat_t, gtg_diag,
+                                    sigma, has_g, gwt, gwo, sizes, indptr, indices, values, marks, hs, zh,
+                                    amat_c, gwt_c, cmat_c, rmat_c, spm_c, vec_c, gx_c, loss_c, dsig_c, amat,
+                                    cmat, rmat, spm, pn, pnw, zpn)
         losses[t] = loss * scale_loss
         if not np.isfinite(loss):
             return t
