@@ -7,22 +7,22 @@ Parameter layout (prepared by the Python layer, updated in place):
   gmat (n, n)  G;  gmat_t = G^T (contiguous);  gtg_diag = diag(G^T G)
 Per-step matrices: gram = W_out^T W_out (d, d) and gtw = G^T W_out (n, d), row j = (W_out^T G)[:, j].
 
-A batch is held in CSR form (sample s has entries indptr[s]:indptr[s+1] of indices/values), drawn
-only where features are active. For a sample with h = ReLU(W_in x), r = ReLU(x),
-e = W_out h - sigma G x - r, `batch_gradient` forms
+A batch is cut into chunks of fixed size, each held in CSR form (sample s of chunk c has entries
+indptr[c, s]:indptr[c, s+1] of indices[c]/values[c]), drawn only where features are active. For a
+sample with h = ReLU(W_in x), r = ReLU(x), e = W_out h - sigma G x - r, `batch_gradient` forms
   sum ||e||^2, sum e^T G x, gwt = sum_s x_s (W_out^T e_s masked to h_s > 0)^T and
   gwo = sum_s e_s h_s^T = W_out A - sigma G C - R,  A = sum h h^T, C = sum x h^T, R = sum r h^T,
 without any n x d work per sample (docs/math.md, "Training gradients"):
   - samples with one active feature i and value t (most non-empty samples at small p) depend on
     (i, sign t, t^2) only: they are counted as S+_i = sum t^2 (t > 0), S-_i = sum t^2 (t < 0) and
-    added with dense products of P^T = ReLU(W_in^T), N^T = ReLU(-W_in^T);
-  - the hidden vectors of the other samples are stacked under [P^T; N^T] into one matrix H, so that
-    H Gram (W_out^T W_out h for every row) and the weighted H^T H (the matrix A) are two BLAS calls;
+    added in `finish` with dense products of P^T = ReLU(W_in^T), N^T = ReLU(-W_in^T);
+  - the hidden vectors of a chunk's other samples are stacked into a matrix H, so that H Gram
+    (W_out^T W_out h for every sample) and H^T H (its part of A) are two BLAS calls;
   - what is left per sample is O(k d) for k active features.
 
-Determinism: a batch is cut into chunks of fixed size; chunk c of step t draws from its own
-SplitMix64 stream seeded with seeds[t, c]; all sums run in sample order. Nothing depends on the
-thread count.
+Determinism: chunk c of step t draws from its own SplitMix64 stream seeded with seeds[t, c] and
+writes its own partial sums (chunks run in parallel), which are added in chunk order; within a chunk
+everything runs in sample order. Nothing depends on the thread count.
 """
 
 from __future__ import annotations
