@@ -2,7 +2,8 @@
 
     python benchmarks/exact_objective_embedding.py [--maxiter 150] [--cache cache/exact_embedding]
 
-M = ccsolve.mixing.embedding(100, 1000, seed=0). minimize_exact starts from SNMF (no sampled data: the
+M = ccsolve.mixing.embedding(100, 1000, seed=0). minimize_exact starts from SNMF and from the truncated
+SVD of I + M (constructions, no sampled data: the
 objective is exact in E_1, E_2 plus a fixed-sample tail) and, separately, from a trained model
 (a polish). Trained: ccsolve.train defaults (10,000 steps at p = 0.01; at p = 0.001 non_empty_steps=True,
 i.e. 10,000 non-empty batches as in the sparsity sweeps), seeds 0..4. Every model is evaluated with
@@ -51,11 +52,15 @@ def main(argv=None):
     ap.add_argument("--cache", default="cache/exact_embedding")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--no-polish", action="store_true", help="skip minimize_exact from trained inits")
+    ap.add_argument("--inits", default="snmf,svd", help="construction inits for minimize_exact")
+    ap.add_argument("--exact-only", action="store_true", help="only the runs from construction inits")
     args = ap.parse_args(argv)
     ps = [0.01, 0.001]
     base = {"mixing": "embedding", "seed": 0}
-    ex = [{**base, "p": p, "init": "snmf", "opt_seed": 0, "maxiter": args.maxiter,
-           "n_tail_samples": args.n_tail_samples} for p in ps]
+    inits = args.inits.split(",")
+    ex = [{**base, "p": p, "init": i, "opt_seed": 0, "maxiter": args.maxiter,
+           "n_tail_samples": args.n_tail_samples} for i in inits for p in ps]
+    n_con = len(ex)
     if not args.no_polish:
         ex += [{**base, "p": p, "init": "train", "train_seed": 0, "opt_seed": 0, "maxiter": args.maxiter,
                 "n_tail_samples": args.n_tail_samples} for p in ps]
@@ -65,10 +70,12 @@ def main(argv=None):
         tr += [{**base, "p": p, "method": "auto", "tol": TOL, "train": {"seed": s, **kw}} for s in range(5)]
     exec_kw = {"executor": "serial"} if args.workers == 1 else {"max_workers": args.workers}
     # SNMF-started runs first: they need no trainer
-    e_res = list(run_sweep(exact_point, ex[:len(ps)], cache_dir=os.path.join(args.cache, "exact"), **exec_kw))
+    e_res = list(run_sweep(exact_point, ex[:n_con], cache_dir=os.path.join(args.cache, "exact"), **exec_kw))
+    if args.exact_only:
+        return
     t_res = run_sweep(train_point, tr, cache_dir=os.path.join(args.cache, "trained"), **exec_kw)
-    if len(ex) > len(ps):
-        e_res += list(run_sweep(exact_point, ex[len(ps):], cache_dir=os.path.join(args.cache, "exact"), **exec_kw))
+    if len(ex) > n_con:
+        e_res += list(run_sweep(exact_point, ex[n_con:], cache_dir=os.path.join(args.cache, "exact"), **exec_kw))
     load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     print(f"machine: 2-core, {load}\n")
     print("| p | model | L/p | stderr | notes |\n|---|---|---|---|---|")
@@ -82,7 +89,8 @@ def main(argv=None):
         for c, r in e_res:
             if c["p"] != p:
                 continue
-            name = "minimize_exact from SNMF" if c["init"] == "snmf" else f"minimize_exact from trained seed {c['train_seed']}"
+            name = (f"minimize_exact from {c['init'].upper()}" if c["init"] != "train"
+                    else f"minimize_exact from trained seed {c['train_seed']} (polish)")
             run = r["runs"][0]
             print(f"| {p} | {name} | {r['loss_per_feature']:.6f} | {r['stderr']:.1e} | F {run['start_objective']:.6f} -> "
                   f"{r['objective']:.6f} in {run['n_iter']} it., {r['seconds_total']:.0f} s; one-hot {r['one_hot_loss']:.4f} "
