@@ -135,7 +135,7 @@ def main():
     print()
 
     # --- control variates: residual standard deviation of the error per stratum -----------------------
-    arrays = stratified._mc_arrays(w, m)
+    arrays = stratified._Products(w, m).mc_arrays()
     n_cv = 1 << (12 if quick else 15)
     sums = stratified._sample(arrays, {k: n_cv for k in (3, 4, 5, 6)}, np.random.SeedSequence(6), 0, None, 6)
     print(f"## Control variates: standard deviation of ||e||^2 given k active, {n_cv:,} samples per k\n")

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from . import _validation as v
-from .closed_forms import _mixing, one_hot_feature_errors, one_hot_loss
+from .closed_forms import _mixing, one_hot_loss
 from .loss import DENSE_P, LossEstimate
 from .task import Task, check_task
 from .weights import Weights, check_weights
@@ -63,15 +63,45 @@ def _c(a: np.ndarray) -> np.ndarray:
     return np.array(a, dtype=np.float64, order="C", copy=True)
 
 
-def _pair_arrays(weights: Weights, m: np.ndarray):
-    n = m.shape[0]
-    eye = np.eye(n)
-    w_out = weights.W_out
-    mtw = m.T @ w_out
-    ipm = eye + m
-    return tuple(
-        _c(a) for a in (weights.W_in.T, w_out.T @ w_out, w_out + mtw, mtw, ipm.T @ ipm, ipm.T @ m, m.T @ ipm, m.T @ m)
-    )
+def _tmm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a^T b without BLAS: these products are small, and a multi-threaded BLAS spin-waits badly on a busy
+    machine (and its summation order may depend on its thread count)."""
+    return np.einsum("ki,kj->ij", a, b)
+
+
+class _Products:
+    """The products of (weights, M) the kernels need, computed once per evaluation."""
+
+    def __init__(self, weights: Weights, m: np.ndarray):
+        n = m.shape[0]
+        w_out = weights.W_out
+        self.n = n
+        self.m = m
+        self.w_in_t = _c(weights.W_in.T)
+        self.w_out = _c(w_out)
+        self.gram = _c(_tmm(w_out, w_out))
+        self.mtw = _c(_tmm(m, w_out))  # M^T W_out: row i = W_out^T M_i
+        self.m_t = _c(m.T)
+        self.mtm = _c(_tmm(m, m))
+        # one-hot errors per unit input (as closed_forms.one_hot_feature_errors)
+        r_pos = _tmm(w_out.T, np.maximum(weights.W_in, 0.0)) - m
+        r_pos[np.diag_indices(n)] -= 1.0
+        r_neg = _tmm(w_out.T, np.maximum(-weights.W_in, 0.0)) + m
+        self.c_pos = _c(np.einsum("ij,ij->j", r_pos, r_pos))
+        self.c_neg = _c(np.einsum("ij,ij->j", r_neg, r_neg))
+        self.e1 = float((self.c_pos.sum() + self.c_neg.sum()) / (6.0 * n))
+
+    def mc_arrays(self):
+        return (self.w_in_t, self.w_out, self.gram, self.mtw, self.m_t, self.mtm, self.c_pos, self.c_neg)
+
+    def pair_arrays(self):
+        # y_i^s . y_j^t for y^+ = e_i + M_i, y^- = M_i: entries of (I+M)^T(I+M), (I+M)^T M, M^T(I+M), M^T M
+        m, mtm = self.m, self.mtm
+        yy_pm = _c(m + mtm)
+        yy_mp = _c(m.T + mtm)
+        yy_pp = _c(m + yy_mp)
+        yy_pp[np.diag_indices(self.n)] += 1.0
+        return (self.w_in_t, self.gram, _c(self.w_out + self.mtw), self.mtw, yy_pp, yy_pm, yy_mp, self.mtm)
 
 
 def _pairs_index(n: int):
@@ -80,14 +110,14 @@ def _pairs_index(n: int):
     return i.astype(np.int64), j.astype(np.int64), blocks
 
 
-def _pair_kernel(weights: Weights, m: np.ndarray, grad: bool):
+def _pair_kernel(prod: _Products, grad: bool):
     from ._kernels import pairs
 
-    n = m.shape[0]
+    n = prod.n
     if n < 2:
         raise ValueError(f"pair losses need n_features >= 2, got {n}")
     i, j, blocks = _pairs_index(n)
-    return i, j, pairs.pair_blocks(*_pair_arrays(weights, m), i, j, blocks, bool(grad))
+    return i, j, pairs.pair_blocks(*prod.pair_arrays(), i, j, blocks, bool(grad))
 
 
 def pair_loss(weights: Weights, mixing, grad: bool = False):
@@ -103,21 +133,26 @@ def pair_loss(weights: Weights, mixing, grad: bool = False):
     w = check_weights(weights, m.shape[0])
     if not isinstance(grad, (bool, np.bool_)):
         raise TypeError(f"grad must be a bool, got {type(grad).__name__}")
-    _, _, (vals, gh, ap, bm, gwin) = _pair_kernel(w, m, grad)
+    _, _, (vals, gh, ap, bm, gwin) = _pair_kernel(_Products(w, m), grad)
     scale = 0.25 / vals.size  # density 1/4 on the square, mean over pairs
     value = float(np.sum(vals) * scale)
     if not grad:
         return value
     g_in = np.sum(gwin, axis=0) * scale
-    g_out = (2.0 * w.W_out @ np.sum(gh, axis=0) - 2.0 * (np.sum(ap, axis=0) + m @ np.sum(bm, axis=0))) * scale
+    g_out = (2.0 * _tmm(w.W_out.T, np.sum(gh, axis=0)) - 2.0 * (np.sum(ap, axis=0) + _tmm(m.T, np.sum(bm, axis=0)))) * scale
     return value, g_in, g_out
+
+
+def _pair_value(prod: _Products) -> float:
+    _, _, (vals, *_) = _pair_kernel(prod, False)
+    return float(np.sum(vals) * 0.25 / vals.size)
 
 
 def pair_errors(weights: Weights, mixing) -> np.ndarray:
     """E[||y_hat - y||^2 | features i and j active], shape (n, n), symmetric, zero diagonal. Exact."""
     m = _mixing(mixing)
     w = check_weights(weights, m.shape[0])
-    i, j, (vals, *_) = _pair_kernel(w, m, False)
+    i, j, (vals, *_) = _pair_kernel(_Products(w, m), False)
     out = np.zeros((m.shape[0], m.shape[0]))
     out[i, j] = out[j, i] = 0.25 * vals
     return out
@@ -172,12 +207,6 @@ def stratum_weights(n: int, p: float) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------------------------
 # Monte Carlo strata
-
-
-def _mc_arrays(weights: Weights, m: np.ndarray):
-    w_out = weights.W_out
-    c_pos, c_neg = one_hot_feature_errors(weights, m)
-    return tuple(_c(a) for a in (weights.W_in.T, w_out, w_out.T @ w_out, m.T @ w_out, m.T, m.T @ m, c_pos, c_neg))
 
 
 def _cost(k: int, n: int, d: int, pair_max_k: int) -> float:
@@ -352,16 +381,17 @@ def _run(weights, m, ps, tol, n_samples, ss, trunc, progress, desc):
     t0 = time.perf_counter()
     n, d = weights.n_features, weights.n_neurons
     slope = bound_slope(weights, m)
-    e1 = one_hot_loss(weights, m)
+    prod = _Products(weights, m)
+    e1 = prod.e1
     kept = sorted(set().union(*(_strata_needed(n, p, slope, trunc).tolist() for p in ps)))
     ks_needed = [k for k in kept if k >= 3]
     pair_max_k = PAIR_CV_MAX_K
     with_e2 = 2 in kept or any(k <= pair_max_k for k in ks_needed)
-    e2 = pair_loss(weights, m) if with_e2 else 0.0
+    e2 = _pair_value(prod) if with_e2 else 0.0
     if not with_e2:
         pair_max_k = 0
     t_exact = time.perf_counter() - t0
-    arrays = _mc_arrays(weights, m)
+    arrays = prod.mc_arrays()
     pilot_counts = {k: PILOT for k in ks_needed}
     total_pilot = PILOT * len(ks_needed)
     with tqdm(total=total_pilot, desc=f"{desc} (pilot)", unit="smp", disable=not progress, leave=False) as bar:
@@ -447,14 +477,15 @@ def stratum_losses(
 
     t0 = time.perf_counter()
     m = task.mixing
-    e1 = one_hot_loss(weights, m)
+    prod = _Products(weights, m)
+    e1 = prod.e1
     ks = list(range(1, min(k_max, 2) + 1))
-    e2 = pair_loss(weights, m) if k_max >= 2 else 0.0
+    e2 = _pair_value(prod) if k_max >= 2 else 0.0
     vals = [e1, e2][: len(ks)]
     ses = [0.0] * len(ks)
     ns = [0] * len(ks)
     mc = list(range(3, k_max + 1))
-    arrays = _mc_arrays(weights, m)
+    arrays = prod.mc_arrays()
     with tqdm(total=(PILOT + n_samples) * len(mc), desc="strata", unit="smp", disable=not progress,
               leave=False) as bar:
         pilot_sums = _sample(arrays, {k: PILOT for k in mc}, ss, 0, bar, PAIR_CV_MAX_K)
