@@ -8,10 +8,11 @@ Contenders, measured in the same run on the same targets:
 JIT compilation is warmed up outside the timings; each time is the median of --repeats runs.
 
 Run:  python benchmarks/bench_snmf.py [--seeds 0 1 2 3 4] [--repeats 3] [--blas-threads 1|default]
+      python benchmarks/bench_snmf.py --blas-probe [--blas-threads 1|default]
 
 By default the BLAS/LAPACK pools are limited to one thread (set before numpy is imported): on the shared,
-loaded 2-core machine a threaded OpenBLAS made a 100 x 100 SVD take 0.5 s instead of 4 ms, and every
-contender calls LAPACK on matrices of size <= 100. --blas-threads default keeps the library's default.
+loaded 2-core machine a threaded OpenBLAS is 100x slower on matrices of size <= 100 (--blas-probe shows
+it), and every contender calls LAPACK on such matrices. --blas-threads default keeps the library's default.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ if __name__ == "__main__":
     _ap.add_argument("--repeats", type=int, default=3, help="timed runs per contender (median)")
     _ap.add_argument("--tol", type=float, default=1e-6, help="KKT tolerance of the exact solver")
     _ap.add_argument("--blas-threads", default="1", help="'1' (default) or 'default'")
+    _ap.add_argument("--blas-probe", action="store_true",
+                     help="only time a 100 x 100 SVD, a matmul and scipy's L-BFGS-B under this BLAS setting")
     ARGS = _ap.parse_args()
     if ARGS.blas_threads != "default":
         for _k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -50,7 +53,33 @@ def _median_time(fn, repeats):
     return float(np.median(times)), out
 
 
+def blas_probe(args) -> int:
+    """Median times of small LAPACK/BLAS calls under the chosen BLAS thread setting."""
+    from scipy.optimize import minimize
+
+    a = np.random.default_rng(0).standard_normal((100, 100))
+    w = np.linspace(1.0, 100.0, 200)
+
+    def lbfgsb():
+        return minimize(lambda x: (0.5 * np.sum(w * x * x), w * x), np.ones(200), jac=True, method="L-BFGS-B",
+                        options={"maxiter": 150, "gtol": 1e-14, "ftol": 0.0})
+
+    load = os.getloadavg()[0]
+    print(f"BLAS threads: {args.blas_threads}, load {load:.2f}, {datetime.date.today().isoformat()}")
+    print()
+    print("| call | median seconds (5 runs) |")
+    print("|---|---|")
+    for name, fn in (("numpy.linalg.svd, 100 x 100", lambda: np.linalg.svd(a)),
+                     ("matmul 100 x 100 x 100", lambda: a @ a),
+                     ("scipy L-BFGS-B, 200-variable quadratic, 150 iterations", lbfgsb)):
+        t, _ = _median_time(fn, 5)
+        print(f"| {name} | {t:.5f} |")
+    return 0
+
+
 def main(args) -> int:
+    if args.blas_probe:
+        return blas_probe(args)
     warm = cc.Task(cc.mixing.embedding(20, 60, seed=0), 10, one_hot=True)
     C.snmf(warm)
     C.snmf(warm, recipe="reference")

@@ -577,8 +577,8 @@ def _snmf_reference(T: np.ndarray, d: int, random_state: int, rounds: int = 500,
 def _blas_single_thread():
     """Limit BLAS/LAPACK to one thread while a solver runs on small matrices, if threadpoolctl is
     installed (else a no-op). scipy's L-BFGS-B calls LAPACK on tiny matrices every iteration: with a
-    threaded OpenBLAS on the loaded 2-core machine, 167 iterations of a 200-variable quadratic took 4 s
-    instead of 0.04 s (OPENBLAS_NUM_THREADS=1), docs/benchmarks.md."""
+    threaded OpenBLAS on the loaded 2-core machine, 150 iterations on a 200-variable quadratic took
+    about 100 times longer than single-threaded (docs/benchmarks.md, SNMF, --blas-probe)."""
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:

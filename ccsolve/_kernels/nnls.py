@@ -5,8 +5,8 @@ spd_solve      X = G^{-1} R for a symmetric positive definite G (Cholesky), many
 cd_nmf_update  one coordinate-descent sweep of NMF, the update of scikit-learn's default NMF solver
 
 They are plain loops on matrices of size <= a few hundred: no BLAS or LAPACK call, so their cost and
-their results do not depend on a thread pool (a threaded LAPACK on 50 x 50 matrices was measured 50x
-slower than these loops on the loaded 2-core machine, docs/benchmarks.md).
+their results do not depend on a thread pool (a threaded OpenBLAS is very slow on such small matrices on
+a loaded machine: docs/benchmarks.md, SNMF, --blas-probe).
 """
 
 from __future__ import annotations
