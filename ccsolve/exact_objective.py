@@ -195,7 +195,7 @@ class ExactObjective:
 
     def _moments(self, w: Weights):
         """(A, B) with F = tr(W_out A W_out^T) - 2 tr(W_out B^T) + const: A (d, d), B (n, d)."""
-        from .stratified import _pair_kernel
+        from . import stratified as st
 
         m = self.m
         n = self.task.n_features
@@ -207,7 +207,11 @@ class ExactObjective:
         if self.one_hot:
             return a, b
         w1, w2 = self.weights_k[1], self.weights_k[2]
-        _, _, (vals, gh, ap, bm, _) = _pair_kernel(w, m, True)
+        # the pair kernel's sector moments (independent of W_out); private API of ccsolve.stratified
+        if hasattr(st, "_Products"):
+            _, _, (vals, gh, ap, bm, _) = st._pair_kernel(st._Products(w, m), True)
+        else:
+            _, _, (vals, gh, ap, bm, _) = st._pair_kernel(w, m, True)
         s = 0.25 / vals.size
         a = w1 * a + w2 * s * np.sum(gh, axis=0)
         b = w1 * b + w2 * s * (np.sum(ap, axis=0) + m @ np.sum(bm, axis=0))
