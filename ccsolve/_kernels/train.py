@@ -75,10 +75,11 @@ def draw_batch(p, cdf, one_hot, n, sizes, seeds, indptr, indices, values, mark):
         for s in range(sizes[c]):
             if gates:
                 for i in range(n):
-                    if p >= 1.0 or uniform(state) < p:
-                        indices[nnz] = i
-                        values[nnz] = uniform_pm1(state)
-                        nnz += 1
+                    # branch-free (the gate is unpredictable): write the cell, keep it if active
+                    active = p >= 1.0 or uniform(state) < p
+                    indices[nnz] = i
+                    values[nnz] = uniform_pm1(state)
+                    nnz += active
                 indptr[s0 + s + 1] = nnz
                 continue
             if one_hot:
