@@ -23,6 +23,8 @@ __all__ = ["LossEstimate", "loss_per_feature", "monte_carlo", "dense_numpy_loss"
 
 CHUNK = 1 << 15  # samples per chunk: the unit of parallel work and of seeding
 DENSE_P = 0.3  # at and above this p, dense BLAS batches beat the sparse kernel (docs/benchmarks.md)
+DENSE_BATCH = 1 << 12  # samples per BLAS batch on the dense path (fits the L2 cache)
+DENSE_NUMPY_BATCH = 1 << 12  # dense_numpy_loss's default batch: its fastest (docs/benchmarks.md)
 
 
 @dataclass(frozen=True)
@@ -166,43 +168,73 @@ def monte_carlo(weights: Weights, task: Task, n_samples: int, seed=0) -> LossEst
 
 
 def _dense_chunks(weights: Weights, task: Task, sizes, seeds):
-    """Dense BLAS path for large p: same chunk layout and seeds as the sparse kernel."""
+    """Dense path for large p: inputs drawn by the Numba sampler, errors by BLAS, in row layout
+    (samples x features) batches of DENSE_BATCH; same chunk layout and seeds as the sparse kernel."""
+    from ._kernels.montecarlo import dense_inputs
+
+    n, d = task.n_features, task.n_neurons
+    w_in_t = np.ascontiguousarray(weights.W_in.T)
+    w_out_t = np.ascontiguousarray(weights.W_out.T)
+    m_t = np.ascontiguousarray(task.mixing.T)
+    log1mp = float(np.log1p(-task.p)) if task.p < 1.0 else -np.inf
+    batch = int(min(DENSE_BATCH, sizes.max()))
+    x = np.empty((batch, n))
+    z = np.empty((batch, d))
+    err = np.empty((batch, n))
+    tmp = np.empty((batch, n))
+    per = np.empty(int(sizes.max()))
     sums = np.empty(sizes.size)
     sumsq = np.empty(sizes.size)
-    n = task.n_features
     for c, (size, s) in enumerate(zip(sizes, seeds)):
-        gen = np.random.default_rng(int(s))
-        x = gen.uniform(-1.0, 1.0, (n, int(size)))
-        x[gen.random((n, int(size))) >= task.p] = 0.0
-        err = weights.W_out @ np.maximum(weights.W_in @ x, 0.0)
-        err -= np.maximum(x, 0.0)
-        err -= task.mixing @ x
-        per = np.einsum("ij,ij->j", err, err)
-        sums[c] = per.sum()
-        # not per @ per: BLAS ddot's summation order depends on its thread count, numpy's sum does not
-        sumsq[c] = np.sum(per * per)
+        state = np.array([s], dtype=np.uint64)
+        for b0 in range(0, int(size), batch):
+            b = min(batch, int(size) - b0)
+            xb, zb, eb, tb = x[:b], z[:b], err[:b], tmp[:b]
+            dense_inputs(xb, log1mp, state)
+            np.matmul(xb, w_in_t, out=zb)
+            np.maximum(zb, 0.0, out=zb)
+            np.matmul(zb, w_out_t, out=eb)
+            eb -= np.matmul(xb, m_t, out=tb)
+            eb -= np.maximum(xb, 0.0, out=tb)
+            np.einsum("ij,ij->i", eb, eb, out=per[b0 : b0 + b])
+        # numpy's pairwise sums, not BLAS ddot: the result must not depend on the BLAS thread count
+        sums[c] = np.sum(per[:size])
+        sumsq[c] = np.sum(np.square(per[:size]))
     return sums, sumsq
 
 
-def dense_numpy_loss(weights: Weights, task: Task, n_samples: int, seed=0, batch: int = 1 << 14) -> LossEstimate:
-    """The reference's evaluator: dense batches, y_hat and y formed in full. A baseline for benchmarks
-    and an independent check in tests; prefer loss_per_feature."""
+def dense_numpy_loss(
+    weights: Weights, task: Task, n_samples: int, seed=0, batch: int = DENSE_NUMPY_BATCH
+) -> LossEstimate:
+    """The reference's evaluator, in NumPy: dense batches (samples x features, as its PyTorch code),
+    inputs = uniform values times a Bernoulli(p) mask, labels and outputs formed in full by BLAS.
+
+    The baseline of benchmarks/bench_montecarlo.py and an independent check in tests; prefer
+    loss_per_feature. `batch` samples per batch (default: the fastest measured here).
+    """
     task = check_task(task)
     weights = check_weights(weights, task.n_features)
     n_samples = v.positive_int("n_samples", n_samples, minimum=2)
-    from .task import labels, sample_inputs
-
+    batch = v.positive_int("batch", batch)
     gen = v.rng(seed)
+    n = task.n_features
+    w_in_t, w_out_t, m_t = weights.W_in.T, weights.W_out.T, task.mixing.T
     t0 = time.perf_counter()
     s1 = s2 = 0.0
     done = 0
     while done < n_samples:
         b = min(batch, n_samples - done)
-        x = sample_inputs(task, b, gen)
-        err = weights(x) - labels(task, x)
-        per = np.einsum("ij,ij->j", err, err)
+        if task.one_hot:
+            x = np.zeros((b, n))
+            x[np.arange(b), gen.integers(0, n, b)] = gen.uniform(-1.0, 1.0, b)
+        else:
+            x = gen.uniform(-1.0, 1.0, (b, n))
+            x[gen.random((b, n)) >= task.p] = 0.0
+        y = np.maximum(x, 0.0) + x @ m_t
+        err = np.maximum(x @ w_in_t, 0.0) @ w_out_t - y
+        per = np.einsum("ij,ij->i", err, err)
         s1 += per.sum()
-        s2 += per @ per
+        s2 += np.sum(per * per)
         done += b
     scale = 1.0 if task.one_hot else 1.0 / (task.n_features * task.p)
     value, stderr = _estimate(s1, s2, n_samples, scale)

@@ -1,4 +1,4 @@
-"""Numba Monte Carlo kernels for the CC loss (private; called by ccsolve.loss).
+"""Numba Monte Carlo kernels for the CC loss (private; called by ccsolve.loss and ccsolve.stratified).
 
 Layout expected by the kernels (prepared by the Python layer):
   w_in_t   (n, d)  W_in transposed, so the weights of feature i are a contiguous row
@@ -12,6 +12,12 @@ Layout expected by the kernels (prepared by the Python layer):
 Determinism: samples are split into chunks whose layout depends only on n_samples; chunk c seeds the
 SplitMix64 generator (rng.py) with seeds[c], so the result does not depend on which thread
 runs which chunk, nor on the thread count. Per-chunk sums are combined by the caller in chunk order.
+
+Speed notes (measured, docs/benchmarks.md "Monte Carlo evaluator"):
+- `sample_error` is inlined at the Numba IR level (inline="always"): a plain call costs ~100 ns (13 arrays
+  passed as exploded structs), more than a one-feature sample. Inlined code takes the CALLER's fastmath
+  flags, so callers must be compiled with fastmath=_FAST for the dot products to vectorise.
+- _FAST is only {"reassoc", "contract"}: no "nnan"/"ninf", so the -inf test in rng.geometric stays valid.
 """
 
 from __future__ import annotations
@@ -21,65 +27,142 @@ from numba import njit, prange
 
 from .rng import below, geometric, uniform_pm1
 
-# Above this many active features a sample is cheaper to evaluate directly than by the Gram expansion.
-GRAM_MAX_ACTIVE = 12
+# Up to this many active features a sample uses the Gram expansion (O(k^2 + k d + d * active neurons));
+# above it the error vector is formed directly (O(n d + n k)). Measured crossover: docs/benchmarks.md.
+GRAM_MAX_ACTIVE = 22
+# From this many active features ||M x + ReLU(x)||^2 is formed as a vector (O(n k)) instead of O(k^2) lookups.
+LABEL_VECTOR_MIN_ACTIVE = 8
 
-
-# reassoc lets LLVM vectorise the dot-product reductions; inputs are validated finite.
+# reassoc lets LLVM vectorise the dot-product reductions, contract fuses multiply-adds; inputs are finite.
 _FAST = {"reassoc", "contract"}
 
 
-@njit(cache=True, fastmath=_FAST)
-def _sample_error(idx, val, k, w_in_t, w_out, gram, mt_wout, m_t, mtm, c_pos, c_neg, h, act, e):
-    """||W_out ReLU(W_in x) - ReLU(x) - M x||^2 for the sample with active entries idx[:k], val[:k]."""
+@njit(cache=True, inline="always")
+def _relu(x):
+    # not the builtin max(): Numba compiles it to a call that LLVM neither inlines nor vectorises
+    return x if x > 0.0 else 0.0
+
+
+@njit(cache=True, fastmath=_FAST, inline="always")
+def sample_error(idx, val, k, w_in_t, w_out, gram, mt_wout, m_t, mtm, c_pos, c_neg, h, act, e):
+    """||W_out ReLU(W_in x) - ReLU(x) - M x||^2 for the sample with active entries idx[:k], val[:k] (k >= 1).
+
+    Scratch: h (d,), act (d,) int64, e (n,). Inlined: call it from a fastmath=_FAST kernel.
+    """
     if k == 1:
         t = val[0]
         return t * t * (c_pos[idx[0]] if t > 0 else c_neg[idx[0]])
-    d = w_in_t.shape[1]
-    n = w_in_t.shape[0]
+    n, d = w_in_t.shape
+    if k > GRAM_MAX_ACTIVE:
+        return _direct_error(idx, val, k, w_in_t, w_out, m_t, h, e)
+    # Gram expansion with r = ReLU(x), h = ReLU(W_in x):
+    # ||W_out h - M x - r||^2 = h^T G h - 2 h^T W_out^T (M x + r) + ||M x + r||^2,
+    # ||M x + r||^2 = x^T M^T M x + 2 (M x)^T r + r^T r, all on the k active entries.
+    # (branch-free: the signs of the values are coin flips, a branch on them mispredicts half the time)
+    total = 0.0
+    if k < LABEL_VECTOR_MIN_ACTIVE:
+        for j in range(k):
+            row = idx[j]
+            t = val[j]
+            s = _relu(t)
+            for l in range(k):
+                il = idx[l]
+                tl = val[l]
+                s += tl * mtm[row, il] + 2.0 * _relu(tl) * m_t[row, il]
+            total += t * s
+    else:
+        # k^2 scattered reads of M^T M cost more than forming y = M x + r (k contiguous rows of M^T)
+        r0 = idx[0]
+        t0 = val[0]
+        for o in range(n):
+            e[o] = m_t[r0, o] * t0
+        for j in range(1, k):
+            row = idx[j]
+            t = val[j]
+            for o in range(n):
+                e[o] += m_t[row, o] * t
+        for j in range(k):
+            e[idx[j]] += _relu(val[j])
+        for o in range(n):
+            total += e[o] * e[o]
+    # h and the label term h^T W_out^T (M x + r): one pass over the neurons for k = 2
+    lab = 0.0
+    if k == 2:
+        r0 = idx[0]
+        t0 = val[0]
+        p0 = _relu(t0)
+        r1 = idx[1]
+        t1 = val[1]
+        p1 = _relu(t1)
+        for a in range(d):
+            ha = _relu(w_in_t[r0, a] * t0 + w_in_t[r1, a] * t1)
+            h[a] = ha
+            lab += ha * (mt_wout[r0, a] * t0 + w_out[r0, a] * p0 + mt_wout[r1, a] * t1 + w_out[r1, a] * p1)
+    else:
+        r0 = idx[0]
+        t0 = val[0]
+        for a in range(d):
+            h[a] = w_in_t[r0, a] * t0
+        for j in range(1, k):
+            row = idx[j]
+            t = val[j]
+            for a in range(d):
+                h[a] += w_in_t[row, a] * t
+        p0 = _relu(t0)
+        for a in range(d):
+            ha = _relu(h[a])
+            h[a] = ha
+            lab += ha * (mt_wout[r0, a] * t0 + w_out[r0, a] * p0)
+        for j in range(1, k):
+            row = idx[j]
+            t = val[j]
+            pj = _relu(t)
+            for a in range(d):
+                lab += h[a] * (mt_wout[row, a] * t + w_out[row, a] * pj)
+    total -= 2.0 * lab
+    # h^T G h over the active neurons only (branch-free compaction); h keeps its zeros so each row is
+    # a contiguous SIMD dot product, two rows per pass so that h is loaded once for both.
+    na = 0
     for a in range(d):
-        h[a] = 0.0
-    for j in range(k):
+        act[na] = a
+        na += h[a] > 0.0
+    quad = 0.0
+    u = 0
+    while u + 1 < na:
+        a0 = act[u]
+        a1 = act[u + 1]
+        s0 = 0.0
+        s1 = 0.0
+        for w in range(d):
+            hw = h[w]
+            s0 += gram[a0, w] * hw
+            s1 += gram[a1, w] * hw
+        quad += h[a0] * s0 + h[a1] * s1
+        u += 2
+    if u < na:
+        a0 = act[u]
+        s0 = 0.0
+        for w in range(d):
+            s0 += gram[a0, w] * h[w]
+        quad += h[a0] * s0
+    return total + quad
+
+
+@njit(cache=True, fastmath=_FAST, inline="always")
+def _direct_error(idx, val, k, w_in_t, w_out, m_t, h, e):
+    """The error vector formed in full: O(n d + n k) for a sample with many active features."""
+    n, d = w_in_t.shape
+    r0 = idx[0]
+    t0 = val[0]
+    for a in range(d):
+        h[a] = w_in_t[r0, a] * t0
+    for j in range(1, k):
         row = idx[j]
         t = val[j]
         for a in range(d):
             h[a] += w_in_t[row, a] * t
-    na = 0
     for a in range(d):
-        if h[a] > 0.0:
-            act[na] = a
-            na += 1
-        else:
-            h[a] = 0.0
-    if k <= GRAM_MAX_ACTIVE:
-        # ||W_out h - M x - r||^2 with r = ReLU(x), expanded on the active entries only. h holds
-        # ReLU(W_in x) with zeros, so the inner products run over contiguous rows (SIMD).
-        total = 0.0
-        for u in range(na):
-            au = act[u]
-            s = 0.0
-            for w in range(d):
-                s += gram[au, w] * h[w]
-            total += h[au] * s
-        for j in range(k):
-            row = idx[j]
-            t = val[j]
-            s = 0.0
-            for a in range(d):
-                s += mt_wout[row, a] * h[a]
-            total -= 2.0 * t * s  # h^T W_out^T M x
-            if t > 0.0:
-                s = 0.0
-                for a in range(d):
-                    s += w_out[row, a] * h[a]
-                total -= 2.0 * t * s  # h^T W_out^T r
-                total += t * t  # r^T r
-            for l in range(k):
-                total += t * mtm[row, idx[l]] * val[l]  # x^T M^T M x
-                if val[l] > 0.0:
-                    total += 2.0 * t * m_t[row, idx[l]] * val[l]  # (M x)^T r
-        return total
-    # Dense sample: form the error vector.
+        h[a] = _relu(h[a])
     for o in range(n):
         s = 0.0
         for a in range(d):
@@ -90,15 +173,24 @@ def _sample_error(idx, val, k, w_in_t, w_out, gram, mt_wout, m_t, mtm, c_pos, c_
         t = val[j]
         for o in range(n):
             e[o] -= m_t[row, o] * t
-        if t > 0.0:
-            e[row] -= t
+        e[row] -= _relu(t)
     total = 0.0
     for o in range(n):
         total += e[o] * e[o]
     return total
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, fastmath=_FAST)
+def _sample_error(idx, val, k, w_in_t, w_out, gram, mt_wout, m_t, mtm, c_pos, c_neg, h, act, e):
+    """||W_out ReLU(W_in x) - ReLU(x) - M x||^2 for the sample with active entries idx[:k], val[:k].
+
+    A called (not inlined) entry point to `sample_error`, same arguments; hot loops should inline
+    `sample_error` instead (see the module docstring).
+    """
+    return sample_error(idx, val, k, w_in_t, w_out, gram, mt_wout, m_t, mtm, c_pos, c_neg, h, act, e)
+
+
+@njit(cache=True, parallel=True, fastmath=_FAST)
 def bernoulli_chunks(w_in_t, w_out, gram, mt_wout, m_t, mtm, c_pos, c_neg, p, chunk_sizes, seeds):
     """Per-chunk (sum, sum of squares, non-empty count) of the per-sample squared error.
 
@@ -131,8 +223,12 @@ def bernoulli_chunks(w_in_t, w_out, gram, mt_wout, m_t, mtm, c_pos, c_neg, p, ch
             sample = pos // n if pos < total_cells else -2
             if sample != current:
                 if k > 0:
-                    err = _sample_error(idx, val, k, w_in_t, w_out, gram, mt_wout, m_t, mtm,
-                                        c_pos, c_neg, h, act, e)
+                    if k == 1:  # the most common non-empty sample at small p: one table lookup
+                        t = val[0]
+                        err = t * t * (c_pos[idx[0]] if t > 0 else c_neg[idx[0]])
+                    else:
+                        err = sample_error(idx, val, k, w_in_t, w_out, gram, mt_wout, m_t, mtm,
+                                           c_pos, c_neg, h, act, e)
                     s1 += err
                     s2 += err * err
                     cnt += 1
@@ -170,3 +266,25 @@ def one_hot_chunks(c_pos, c_neg, chunk_sizes, seeds):
         sums[c] = s1
         sumsq[c] = s2
     return sums, sumsq
+
+
+@njit(cache=True)
+def dense_inputs(x, log1mp, state):
+    """Fill x (n_samples, n_features), C-contiguous, in place with Bernoulli(p) x U[-1, 1) inputs.
+
+    The same geometric-skip sampler as bernoulli_chunks over the flattened (sample, feature) grid
+    (log1mp = log(1 - p); p = 1 draws every entry); `state` (rng.py) advances in place.
+    """
+    flat = x.reshape(-1)
+    total = flat.shape[0]
+    if log1mp == -np.inf:
+        for i in range(total):
+            flat[i] = uniform_pm1(state)
+        return
+    flat[:] = 0.0
+    pos = -1
+    while True:
+        pos += geometric(state, log1mp)
+        if pos >= total:
+            return
+        flat[pos] = uniform_pm1(state)
