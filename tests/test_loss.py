@@ -144,3 +144,84 @@ def test_loss_mismatched_sizes():
         cc.loss_per_feature((np.zeros((D, N)), np.zeros((N, D))), task)
     with pytest.raises(TypeError, match="task"):
         cc.loss_per_feature(_random_weights(1), np.zeros((N, N)))
+
+
+def _kernel_arrays(w, m):
+    from ccsolve.closed_forms import one_hot_feature_errors
+
+    w_out = np.ascontiguousarray(w.W_out)
+    return (
+        np.ascontiguousarray(w.W_in.T),
+        w_out,
+        w_out.T @ w_out,
+        np.ascontiguousarray(m.T @ w_out),
+        np.ascontiguousarray(m.T),
+        m.T @ m,
+        *one_hot_feature_errors(w, m),
+    )
+
+
+@pytest.mark.parametrize("n, d", [(30, 12), (10, 30), (100, 50)])
+def test_sample_error_equals_the_error_vector_norm(n, d):
+    # every branch of the per-sample kernel (one-hot table, k = 2 fused pass, Gram expansion with
+    # scattered or vector label terms, direct error vector) against ||W_out ReLU(W_in x) - ReLU(x) - M x||^2
+    from ccsolve._kernels import montecarlo as K
+
+    rng = np.random.default_rng(n + d)
+    m = rng.normal(0.0, 0.2, (n, n))
+    w = cc.Weights(rng.normal(0.0, 0.4, (d, n)), rng.normal(0.0, 0.3, (n, d)))
+    arrays = _kernel_arrays(w, m)
+    h, act, e = np.empty(d), np.empty(d, dtype=np.int64), np.empty(n)
+    ks = sorted({1, 2, 3, 7, 8, 9, K.GRAM_MAX_ACTIVE, K.GRAM_MAX_ACTIVE + 1, n} & set(range(1, n + 1)))
+    for k in ks:
+        for _ in range(20):
+            idx = np.zeros(n, dtype=np.int64)
+            idx[:k] = rng.choice(n, k, replace=False)
+            val = np.zeros(n)
+            val[:k] = rng.uniform(-1.0, 1.0, k)
+            x = np.zeros(n)
+            x[idx[:k]] = val[:k]
+            err = w.W_out @ np.maximum(w.W_in @ x, 0.0) - np.maximum(x, 0.0) - m @ x
+            expected = err @ err
+            for f in (K.sample_error, K._sample_error):
+                got = f(idx, val, k, *arrays, h, act, e)
+                assert got == pytest.approx(expected, rel=1e-10, abs=1e-12), (k, f)
+
+
+@pytest.mark.parametrize("p", [0.05, 0.3, 1.0])
+def test_dense_inputs_are_independent_bernoulli_uniform(p):
+    from ccsolve._kernels.montecarlo import dense_inputs
+    from ccsolve._kernels.rng import new_state
+
+    n, b = 40, 50_000
+    x = np.full((b, n), np.nan)  # every entry must be written
+    dense_inputs(x, np.log1p(-p) if p < 1 else -np.inf, new_state(7))
+    assert np.all(np.isfinite(x)) and np.all(x >= -1.0) and np.all(x < 1.0)
+    active = x != 0.0
+    k = active.sum(axis=1)
+    # active count per sample ~ Binomial(n, p): mean and variance (independence across features)
+    assert abs(k.mean() - n * p) < 4 * np.sqrt(n * p * (1 - p) / b) + 1e-12
+    if p < 1:
+        var_se = n * p * (1 - p) * np.sqrt(2.0 / b) * 1.2
+        assert abs(k.var(ddof=1) - n * p * (1 - p)) < 4 * var_se
+    per_feature = active.mean(axis=0)
+    assert np.all(np.abs(per_feature - p) < 5 * np.sqrt(p * (1 - p) / b) + 1e-12)
+    vals = x[active]
+    assert abs(vals.mean()) < 4 * np.sqrt(1 / 3 / vals.size)
+    assert abs((vals**2).mean() - 1 / 3) < 4 * np.sqrt(4 / 45 / vals.size)
+
+
+def test_dense_numpy_one_hot_matches_exact():
+    m = cc.mixing.random(N, 0.1, seed=4)
+    w = _random_weights(12)
+    task = cc.Task(m, D, one_hot=True)
+    est = dense_numpy_loss(w, task, 200_000, seed=3)
+    assert est.method == "dense_numpy" and est.p is None
+    assert abs(est.value - cc.one_hot_loss(w, m)) < 4 * est.stderr
+
+
+@pytest.mark.parametrize("batch, exc", [(0, ValueError), (2.5, TypeError)])
+def test_dense_numpy_bad_batch(batch, exc):
+    task = cc.Task(cc.mixing.clean(N), D, 0.1)
+    with pytest.raises(exc, match="batch"):
+        dense_numpy_loss(_random_weights(1), task, 100, batch=batch)
