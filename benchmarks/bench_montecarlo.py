@@ -16,6 +16,7 @@ second from the best and from the median run; the ratio is ccsolve / dense NumPy
 warmed up outside the timings. Seeds differ between repeats (no result caching to exploit).
 
 Run:  python benchmarks/bench_montecarlo.py [--repeats 5] [--threads N] [--p 0.001 0.01 0.1 0.3 1]
+                                            [--blas-threads default|1]
       python benchmarks/bench_montecarlo.py --tune   (sparse kernel vs dense path around DENSE_P, and
                                                       chunk sizes at p = 0.01)
 """
@@ -28,12 +29,20 @@ import os
 import platform
 import time
 
-import numba
-import numpy as np
+if __name__ == "__main__":
+    _ap = argparse.ArgumentParser(add_help=False)
+    _ap.add_argument("--blas-threads", default="default")
+    _blas = _ap.parse_known_args()[0].blas_threads
+    if _blas != "default":  # must be set before numpy loads OpenBLAS
+        for _k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[_k] = _blas
 
-import ccsolve as cc
-import ccsolve.loss as L
-from ccsolve import constructions
+import numba  # noqa: E402
+import numpy as np  # noqa: E402
+
+import ccsolve as cc  # noqa: E402
+import ccsolve.loss as L  # noqa: E402
+from ccsolve import constructions  # noqa: E402
 
 N_FEATURES, N_NEURONS = 100, 50
 TARGET_SECONDS = 0.25  # per timed run of ccsolve; the sample count is chosen from a pilot run
@@ -161,7 +170,8 @@ def header():
     blas = cfg.get("Build Dependencies", {}).get("blas", {}).get("name", "?") if isinstance(cfg, dict) else "?"
     print(f"date {datetime.datetime.now().isoformat(timespec='minutes')}, {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (before), "
-          f"numba {numba.__version__} threads {numba.get_num_threads()}, numpy {np.__version__} ({blas}), "
+          f"numba {numba.__version__} threads {numba.get_num_threads()}, numpy {np.__version__} ({blas}, "
+          f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}), "
           f"ccsolve {cc.__version__}, DENSE_P = {L.DENSE_P}, CHUNK = {L.CHUNK}")
 
 
@@ -173,6 +183,8 @@ def main():
     ap.add_argument("--dense-batches", type=int, nargs="+", default=[1 << 10, 1 << 12, 1 << 14],
                     help="batch sizes tried for the dense NumPy baseline (its best is used)")
     ap.add_argument("--tune", action="store_true", help="print the DENSE_P and CHUNK tuning tables instead")
+    ap.add_argument("--blas-threads", default="default",
+                    help="'default' (OpenBLAS decides; 2 here) or a number, set before numpy is imported")
     args = ap.parse_args()
     if args.threads:
         numba.set_num_threads(args.threads)
