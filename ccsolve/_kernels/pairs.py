@@ -101,7 +101,8 @@ def cumulative(t, cum):
 
 @njit(cache=True, fastmath=_FAST)
 def _pair(i, j, w_in_t, gram, cw_pos, cw_neg, yy_pp, yy_pm, yy_mp, yy_mm, cum, grad,
-          key, raw, order, ts, wa, wb, cs0, cs1, cs2, ce0, ce1, ce2, u0, u1, gh, ap, bm, gwin):
+          key, raw, order, ts, wa, wb, cs0, cs1, cs2, ce0, ce1, ce2, u0, u1, vs0, vs1, xe0, xe1, grow,
+          gh, ap, bm, gwin):
     """4 E_ij (the integral of the squared error over the square) for features i != j.
 
     With grad: adds this pair's pieces into gh (d, d), ap/bm (n, d), gwin (d, n); see pair_blocks.
@@ -145,6 +146,12 @@ def _pair(i, j, w_in_t, gram, cw_pos, cw_neg, yy_pp, yy_pm, yy_mp, yy_mm, cum, g
         ce2[r] = z
         u0[r] = 0.0
         u1[r] = 0.0
+        a1 = wa[r]
+        b1 = wb[r]
+        vs0[r] = cs0[r] * a1 + cs1[r] * b1  # CS w
+        vs1[r] = cs1[r] * a1 + cs2[r] * b1
+        xe0[r] = ce0[r] * a1 + ce1[r] * b1  # CE w
+        xe1[r] = ce1[r] * a1 + ce2[r] * b1
     # Quadratic term: sum_ab G_ab w_a^T Mom(on_a & on_b) w_b. For r before s in the sorted order the
     # wedge where both are on is [start_s, end_r] if ts[s] - ts[r] <= 4, else [start_r, end_s - 8].
     quad = 0.0
@@ -174,20 +181,33 @@ def _pair(i, j, w_in_t, gram, cw_pos, cw_neg, yy_pp, yy_pm, yy_mp, yy_mm, cum, g
         s2 = cs2[r] + tot
         acc = 0.0
         if not grad:
+            # w_r^T (CE_r - CS_s) w_s = (CE_r w_r) . w_s - w_r . (CS_s w_s) and
+            # w_r^T (CE_s - CS_r - tot) w_s = w_r . (CE_s w_s) - ((CS_r + tot) w_r) . w_s: four
+            # multiply-adds per neuron pair over contiguous arrays (grow holds G_rs in sorted order)
+            for s in range(r + 1, nv):
+                grow[s] = gram[a, order[s]]
+            aw0 = 0.0
+            aw1 = 0.0
+            av0 = 0.0
+            av1 = 0.0
             for s in range(r + 1, split):
-                mss = e0 - cs0[s]
-                mst = e1 - cs1[s]
-                mtt = e2 - cs2[s]
-                a2 = wa[s]
-                b2 = wb[s]
-                acc += gram[a, order[s]] * (a1 * (mss * a2 + mst * b2) + b1 * (mst * a2 + mtt * b2))
+                g = grow[s]
+                aw0 += g * wa[s]
+                aw1 += g * wb[s]
+                av0 += g * vs0[s]
+                av1 += g * vs1[s]
+            bx0 = 0.0
+            bx1 = 0.0
+            bw0 = 0.0
+            bw1 = 0.0
             for s in range(split, nv):
-                mss = ce0[s] - s0
-                mst = ce1[s] - s1
-                mtt = ce2[s] - s2
-                a2 = wa[s]
-                b2 = wb[s]
-                acc += gram[a, order[s]] * (a1 * (mss * a2 + mst * b2) + b1 * (mst * a2 + mtt * b2))
+                g = grow[s]
+                bx0 += g * xe0[s]
+                bx1 += g * xe1[s]
+                bw0 += g * wa[s]
+                bw1 += g * wb[s]
+            acc = ((e0 * a1 + e1 * b1) * aw0 + (e1 * a1 + e2 * b1) * aw1 - a1 * av0 - b1 * av1
+                   + a1 * bx0 + b1 * bx1 - (s0 * a1 + s1 * b1) * bw0 - (s1 * a1 + s2 * b1) * bw1)
         else:
             for s in range(r + 1, nv):
                 if s < split:
@@ -313,8 +333,13 @@ def pair_blocks(w_in_t, gram, cw_pos, cw_neg, yy_pp, yy_pm, yy_mp, yy_mm, pi_, p
         ce2 = np.empty(d)
         u0 = np.empty(d)
         u1 = np.empty(d)
+        vs0 = np.empty(d)
+        vs1 = np.empty(d)
+        xe0 = np.empty(d)
+        xe1 = np.empty(d)
+        grow = np.empty(d)
         for p in range(block_starts[blk], block_starts[blk + 1]):
             vals[p] = _pair(pi_[p], pj_[p], w_in_t, gram, cw_pos, cw_neg, yy_pp, yy_pm, yy_mp, yy_mm, cum,
                             grad, key, raw, order, ts, wa, wb, cs0, cs1, cs2, ce0, ce1, ce2, u0, u1,
-                            gh[blk], ap[blk], bm[blk], gwin[blk])
+                            vs0, vs1, xe0, xe1, grow, gh[blk], ap[blk], bm[blk], gwin[blk])
     return vals, gh, ap, bm, gwin
