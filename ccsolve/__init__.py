@@ -7,6 +7,13 @@ W_out (n_features, n_neurons); batches are (n_features, n_samples).
 
 __version__ = "0.1.0"
 
+import os as _os
+
+# Numba's OpenMP threads sleep between parallel regions instead of spinning (read when Numba starts its
+# thread pool; a user's own setting wins). On the busy 2-core machine the spinning default made every
+# parallel kernel call cost ~30 ms (docs/benchmarks.md, "Monte Carlo evaluator").
+_os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+
 from . import mixing
 from .closed_forms import (
     naive_loss,

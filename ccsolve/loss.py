@@ -145,21 +145,8 @@ def monte_carlo(weights: Weights, task: Task, n_samples: int, seed=0) -> LossEst
         sums, sumsq = _dense_chunks(weights, task, sizes, seeds)
         scale, p, path = 1.0 / (task.n_features * task.p), task.p, "dense_blas"
     else:
-        w_out = np.ascontiguousarray(weights.W_out)
-        m = task.mixing
-        sums, sumsq, nonempty = k.bernoulli_chunks(
-            np.ascontiguousarray(weights.W_in.T),
-            w_out,
-            w_out.T @ w_out,
-            np.ascontiguousarray(m.T @ w_out),
-            np.ascontiguousarray(m.T),
-            m.T @ m,
-            c_pos,
-            c_neg,
-            float(task.p),
-            sizes,
-            seeds,
-        )
+        arrays = k.prepare(weights.W_in, weights.W_out, task.mixing)
+        sums, sumsq, nonempty = k.bernoulli_chunks(*arrays, c_pos, c_neg, float(task.p), sizes, seeds)
         details["nonempty_samples"] = int(nonempty.sum())
         scale, p, path = 1.0 / (task.n_features * task.p), task.p, "sparse_numba"
     details["path"] = path
