@@ -101,7 +101,7 @@ def cumulative(t, cum):
 
 @njit(cache=True, fastmath=_FAST)
 def _pair(i, j, w_in_t, gram, cw_pos, cw_neg, yy_pp, yy_pm, yy_mp, yy_mm, cum, grad,
-          key, raw, order, ts, wa, wb, cs0, cs1, cs2, ce0, ce1, ce2, u0, u1, vs0, vs1, xe0, xe1, grow,
+          key, raw, order, ts, wa, wb, cs0, cs1, cs2, ce0, ce1, ce2, u0, u1, vs0, vs1, xe0, xe1, grow, tw,
           gh, ap, bm, gwin):
     """4 E_ij (the integral of the squared error over the square) for features i != j.
 
@@ -146,6 +146,9 @@ def _pair(i, j, w_in_t, gram, cw_pos, cw_neg, yy_pp, yy_pm, yy_mp, yy_mm, cum, g
         ce2[r] = z
         u0[r] = 0.0
         u1[r] = 0.0
+        if grad:
+            for c in range(8):
+                tw[c, r] = 0.0
         a1 = wa[r]
         b1 = wb[r]
         vs0[r] = cs0[r] * a1 + cs1[r] * b1  # CS w
@@ -180,59 +183,72 @@ def _pair(i, j, w_in_t, gram, cw_pos, cw_neg, yy_pp, yy_pm, yy_mp, yy_mm, cum, g
         s1 = cs1[r]
         s2 = cs2[r] + tot
         acc = 0.0
+        # w_r^T (CE_r - CS_s) w_s = x_r . w_s - w_r . v_s and
+        # w_r^T (CE_s - CS_r - tot) w_s = w_r . x_s - y_r . w_s with x = CE w, v = CS w, y = (CS + tot) w:
+        # a few multiply-adds per neuron pair over contiguous arrays (grow holds G_rs in sorted order)
+        for s in range(r + 1, nv):
+            grow[s] = gram[a, order[s]]
+        x0 = xe0[r]
+        x1 = xe1[r]
+        y0 = s0 * a1 + s1 * b1
+        y1 = s1 * a1 + s2 * b1
+        aw0 = 0.0
+        aw1 = 0.0
+        av0 = 0.0
+        av1 = 0.0
+        bx0 = 0.0
+        bx1 = 0.0
+        bw0 = 0.0
+        bw1 = 0.0
         if not grad:
-            # w_r^T (CE_r - CS_s) w_s = (CE_r w_r) . w_s - w_r . (CS_s w_s) and
-            # w_r^T (CE_s - CS_r - tot) w_s = w_r . (CE_s w_s) - ((CS_r + tot) w_r) . w_s: four
-            # multiply-adds per neuron pair over contiguous arrays (grow holds G_rs in sorted order)
-            for s in range(r + 1, nv):
-                grow[s] = gram[a, order[s]]
-            aw0 = 0.0
-            aw1 = 0.0
-            av0 = 0.0
-            av1 = 0.0
             for s in range(r + 1, split):
                 g = grow[s]
                 aw0 += g * wa[s]
                 aw1 += g * wb[s]
                 av0 += g * vs0[s]
                 av1 += g * vs1[s]
-            bx0 = 0.0
-            bx1 = 0.0
-            bw0 = 0.0
-            bw1 = 0.0
             for s in range(split, nv):
                 g = grow[s]
                 bx0 += g * xe0[s]
                 bx1 += g * xe1[s]
                 bw0 += g * wa[s]
                 bw1 += g * wb[s]
-            acc = ((e0 * a1 + e1 * b1) * aw0 + (e1 * a1 + e2 * b1) * aw1 - a1 * av0 - b1 * av1
-                   + a1 * bx0 + b1 * bx1 - (s0 * a1 + s1 * b1) * bw0 - (s1 * a1 + s2 * b1) * bw1)
         else:
-            for s in range(r + 1, nv):
-                if s < split:
-                    mss = e0 - cs0[s]
-                    mst = e1 - cs1[s]
-                    mtt = e2 - cs2[s]
-                else:
-                    mss = ce0[s] - s0
-                    mst = ce1[s] - s1
-                    mtt = ce2[s] - s2
-                b = order[s]
-                a2 = wa[s]
-                b2 = wb[s]
-                mb0 = mss * a2 + mst * b2  # Mom w_b
-                mb1 = mst * a2 + mtt * b2
-                hab = a1 * mb0 + b1 * mb1
-                g = gram[a, b]
-                acc += g * hab
-                u0[r] += g * mb0
-                u1[r] += g * mb1
-                u0[s] += g * (mss * a1 + mst * b1)
-                u1[s] += g * (mst * a1 + mtt * b1)
-                gh[a, b] += hab
-                gh[b, a] += hab
+            # also: H_rs into gh (one triangle; symmetrised by the caller) and, for the neuron s's own
+            # gradient sum_r G_rs Mom_rs w_r, the sums tw[0:2] += G x_r, tw[2:4] += G w_r (unwrapped)
+            # and tw[4:6] += G w_r, tw[6:8] += G y_r (wrapped), finished after the loop over r
+            for s in range(r + 1, split):
+                g = grow[s]
+                aw0 += g * wa[s]
+                aw1 += g * wb[s]
+                av0 += g * vs0[s]
+                av1 += g * vs1[s]
+                tw[0, s] += g * x0
+                tw[1, s] += g * x1
+                tw[2, s] += g * a1
+                tw[3, s] += g * b1
+                gh[a, order[s]] += x0 * wa[s] + x1 * wb[s] - a1 * vs0[s] - b1 * vs1[s]
+            for s in range(split, nv):
+                g = grow[s]
+                bx0 += g * xe0[s]
+                bx1 += g * xe1[s]
+                bw0 += g * wa[s]
+                bw1 += g * wb[s]
+                tw[4, s] += g * a1
+                tw[5, s] += g * b1
+                tw[6, s] += g * y0
+                tw[7, s] += g * y1
+                gh[a, order[s]] += a1 * xe0[s] + b1 * xe1[s] - y0 * wa[s] - y1 * wb[s]
+            # this neuron's own sum_s G_rs Mom_rs w_s = CE_r aw - av + bx - (CS_r + tot) bw
+            u0[r] += e0 * aw0 + e1 * aw1 - av0 + bx0 - (s0 * bw0 + s1 * bw1)
+            u1[r] += e1 * aw0 + e2 * aw1 - av1 + bx1 - (s1 * bw0 + s2 * bw1)
+        acc = x0 * aw0 + x1 * aw1 - a1 * av0 - b1 * av1 + a1 * bx0 + b1 * bx1 - y0 * bw0 - y1 * bw1
         quad += 2.0 * acc
+    if grad:
+        for r in range(nv):
+            # sum over the earlier neurons q of G_qr Mom_qr w_q: (CE_q - CS_r) or (CE_r - CS_q - tot)
+            u0[r] += tw[0, r] - (cs0[r] * tw[2, r] + cs1[r] * tw[3, r]) + (ce0[r] * tw[4, r] + ce1[r] * tw[5, r]) - tw[6, r]
+            u1[r] += tw[1, r] - (cs1[r] * tw[2, r] + cs2[r] * tw[3, r]) + (ce1[r] * tw[4, r] + ce2[r] * tw[5, r]) - tw[7, r]
     # Cross term with the labels, quadrant by quadrant (q: 0 = (+,+), 1 = (-,+), 2 = (-,-), 3 = (+,-));
     # quadrant q is tau in [2q, 2q + 2]. Every endpoint of (arc & quadrant) is an arc end or a corner.
     cross = 0.0
@@ -302,7 +318,8 @@ def pair_blocks(w_in_t, gram, cw_pos, cw_neg, yy_pp, yy_pm, yy_mp, yy_mm, pi_, p
     w_in_t (n, d) = W_in^T; gram (d, d) = W_out^T W_out; cw_pos (n, d) row i = W_out^T (e_i + M_i);
     cw_neg (n, d) row i = W_out^T M_i; yy_pm[i, j] = y_i^+ . y_j^- etc. (n, n).
     Returns vals (n_pairs,) and, summed over the block's pairs (unused and size 1 unless grad):
-      gh (blocks, d, d)   sum of H_ab = w_a^T Mom_ab w_b
+      gh (blocks, d, d)   sum of H_ab = w_a^T Mom_ab w_b, each neuron pair once (in one of (a, b),
+                          (b, a)): H = gh + gh^T - diag(gh)
       ap (blocks, n, d)   row i: sum of (Mom(on_a & Q) w_a)_i over the quadrants where feature i > 0
       bm (blocks, n, d)   the same over all quadrants
       gwin (blocks, d, n) d(sum 4 E_ij)/dW_in
@@ -338,8 +355,9 @@ def pair_blocks(w_in_t, gram, cw_pos, cw_neg, yy_pp, yy_pm, yy_mp, yy_mm, pi_, p
         xe0 = np.empty(d)
         xe1 = np.empty(d)
         grow = np.empty(d)
+        tw = np.empty((8, d))
         for p in range(block_starts[blk], block_starts[blk + 1]):
             vals[p] = _pair(pi_[p], pj_[p], w_in_t, gram, cw_pos, cw_neg, yy_pp, yy_pm, yy_mp, yy_mm, cum,
                             grad, key, raw, order, ts, wa, wb, cs0, cs1, cs2, ce0, ce1, ce2, u0, u1,
-                            vs0, vs1, xe0, xe1, grow, gh[blk], ap[blk], bm[blk], gwin[blk])
+                            vs0, vs1, xe0, xe1, grow, tw, gh[blk], ap[blk], bm[blk], gwin[blk])
     return vals, gh, ap, bm, gwin
