@@ -139,9 +139,7 @@ def pair_loss(weights: Weights, mixing, grad: bool = False):
     if not grad:
         return value
     g_in = np.sum(gwin, axis=0) * scale
-    h = np.sum(gh, axis=0)
-    h = h + h.T - np.diag(np.diag(h))  # the kernel stores each neuron pair once
-    g_out = (2.0 * _tmm(w.W_out.T, h) - 2.0 * (np.sum(ap, axis=0) + _tmm(m.T, np.sum(bm, axis=0)))) * scale
+    g_out = (2.0 * _tmm(w.W_out.T, np.sum(gh, axis=0)) - 2.0 * (np.sum(ap, axis=0) + _tmm(m.T, np.sum(bm, axis=0)))) * scale
     return value, g_in, g_out
 
 

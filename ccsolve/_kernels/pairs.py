@@ -214,7 +214,7 @@ def _pair(i, j, w_in_t, gram, cw_pos, cw_neg, yy_pp, yy_pm, yy_mp, yy_mm, cum, g
                 bw0 += g * wa[s]
                 bw1 += g * wb[s]
         else:
-            # also: H_rs into gh (one triangle; symmetrised by the caller) and, for the neuron s's own
+            # also: H_rs into gh (each neuron pair once; pair_blocks symmetrises) and, for the neuron s's own
             # gradient sum_r G_rs Mom_rs w_r, the sums tw[0:2] += G x_r, tw[2:4] += G w_r (unwrapped)
             # and tw[4:6] += G w_r, tw[6:8] += G y_r (wrapped), finished after the loop over r
             for s in range(r + 1, split):
@@ -318,8 +318,7 @@ def pair_blocks(w_in_t, gram, cw_pos, cw_neg, yy_pp, yy_pm, yy_mp, yy_mm, pi_, p
     w_in_t (n, d) = W_in^T; gram (d, d) = W_out^T W_out; cw_pos (n, d) row i = W_out^T (e_i + M_i);
     cw_neg (n, d) row i = W_out^T M_i; yy_pm[i, j] = y_i^+ . y_j^- etc. (n, n).
     Returns vals (n_pairs,) and, summed over the block's pairs (unused and size 1 unless grad):
-      gh (blocks, d, d)   sum of H_ab = w_a^T Mom_ab w_b, each neuron pair once (in one of (a, b),
-                          (b, a)): H = gh + gh^T - diag(gh)
+      gh (blocks, d, d)   sum of H_ab = w_a^T Mom_ab w_b (symmetric)
       ap (blocks, n, d)   row i: sum of (Mom(on_a & Q) w_a)_i over the quadrants where feature i > 0
       bm (blocks, n, d)   the same over all quadrants
       gwin (blocks, d, n) d(sum 4 E_ij)/dW_in
@@ -360,4 +359,12 @@ def pair_blocks(w_in_t, gram, cw_pos, cw_neg, yy_pp, yy_pm, yy_mp, yy_mm, pi_, p
             vals[p] = _pair(pi_[p], pj_[p], w_in_t, gram, cw_pos, cw_neg, yy_pp, yy_pm, yy_mp, yy_mm, cum,
                             grad, key, raw, order, ts, wa, wb, cs0, cs1, cs2, ce0, ce1, ce2, u0, u1,
                             vs0, vs1, xe0, xe1, grow, tw, gh[blk], ap[blk], bm[blk], gwin[blk])
+        if grad:
+            # _pair stores each neuron pair once; symmetrise the block's sum (H is symmetric)
+            g = gh[blk]
+            for a in range(d):
+                for b in range(a + 1, d):
+                    v = g[a, b] + g[b, a]
+                    g[a, b] = v
+                    g[b, a] = v
     return vals, gh, ap, bm, gwin
