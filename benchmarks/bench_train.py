@@ -19,6 +19,7 @@ JIT compilation is warmed up outside the timings.
 
 Run:  python benchmarks/bench_train.py [--baseline-steps 10000] [--p-steps 100] [--repeats 3]
                                        [--blas-threads 1|default]
+      python benchmarks/bench_train.py --sigma   (learned mixing scale vs the published sigma)
 
 By default the BLAS pools are limited to one thread (set before numpy is imported): on the shared,
 loaded 2-core machine a threaded OpenBLAS made the small per-step products 5-10x slower. The sparse
@@ -37,6 +38,8 @@ if __name__ == "__main__":
     _ap.add_argument("--p-steps", type=int, default=100, help="steps per contender in the p table")
     _ap.add_argument("--repeats", type=int, default=3, help="interleaved repeats in the p table (best kept)")
     _ap.add_argument("--blas-threads", default="1", help="'1' (default) or 'default'")
+    _ap.add_argument("--sigma", action="store_true",
+                     help="only the learned-sigma table (learn_sigma=True on random / symmetric G, seed 0)")
     ARGS = _ap.parse_args()
     if ARGS.blas_threads != "default":
         for _k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -67,7 +70,28 @@ def _timed(fn):
     return out, time.perf_counter() - w0, time.process_time() - c0
 
 
+def sigma_table() -> int:
+    """learn_sigma=True against the published optimal sigma (random 0.025, symmetric 0.033)."""
+    print("| G (seed 0) | learned sigma | L/p at the learned sigma (MC) | training L/p | fixed sigma = +-|learned|: L/p |")
+    print("|---|---|---|---|---|")
+    for sym in (False, True):
+        g = cc.mixing.random(100, 1.0, seed=0, symmetric=sym)
+        r = T.train(cc.Task(0.01 * g, 50, 0.01), learn_sigma=True, sigma_init=0.01, mixing_base=g, seed=0,
+                    progress=False)
+        est = cc.loss_per_feature(r.weights, r.task, n_samples=1 << 20, seed=1)
+        fixed = []
+        for s in (abs(r.sigma), -abs(r.sigma)):
+            task = cc.Task(s * g, 50, 0.01)
+            w = T.train(task, seed=0, progress=False).weights
+            fixed.append(f"{s:+.4f}: {cc.loss_per_feature(w, task, n_samples=1 << 20, seed=1).value:.4f}")
+        print(f"| {'symmetric' if sym else 'random'} | {r.sigma:+.4f} | {est.value:.4f} +- {est.stderr:.4f} | "
+              f"{r.final_loss:.4f} | {', '.join(fixed)} |")
+    return 0
+
+
 def main(args) -> int:
+    if args.sigma:
+        return sigma_table()
     _warm()
     load = os.getloadavg()
     steps = args.steps
