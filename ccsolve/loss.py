@@ -22,9 +22,11 @@ from .weights import Weights, check_weights
 __all__ = ["LossEstimate", "loss_per_feature", "monte_carlo", "dense_numpy_loss"]
 
 CHUNK = 1 << 15  # samples per chunk: the unit of parallel work and of seeding
-DENSE_P = 0.3  # at and above this p, dense BLAS batches beat the sparse kernel (docs/benchmarks.md)
+# At and above this p the dense path (BLAS batches); below, the sparse kernel. Per core they tie from
+# p = 0.3 to 0.5; the sparse kernel scales better on 2 threads and under load (docs/benchmarks.md).
+DENSE_P = 0.5
 DENSE_BATCH = 1 << 12  # samples per BLAS batch on the dense path (fits the L2 cache)
-DENSE_NUMPY_BATCH = 1 << 12  # dense_numpy_loss's default batch: its fastest (docs/benchmarks.md)
+DENSE_NUMPY_BATCH = 1 << 12  # dense_numpy_loss default (the benchmark times it at its best batch per case)
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ def loss_per_feature(
                             could add is <= tol (strata k = 1, 2 exact, ccsolve.stratified)
               "stratified"  E_1, E_2 exact + Monte Carlo conditional on k >= 3 (ccsolve.stratified)
               "monte_carlo" plain Monte Carlo
-              "auto"        exact if allowed, else stratified below p = 0.3, else monte_carlo
+              "auto"        exact if allowed, else stratified below p = DENSE_P (0.5), else monte_carlo
     n_samples Monte Carlo samples (empty samples included, as in the reference); for "stratified", the
               samples spread over the strata k >= 3. Ignored when tol is given.
     seed      int, numpy Generator or None; same seed, same estimate whatever the thread count
