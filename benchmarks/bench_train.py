@@ -72,7 +72,8 @@ def _timed(fn):
 
 def sigma_table() -> int:
     """learn_sigma=True against the published optimal sigma (random 0.025, symmetric 0.033)."""
-    print("| G (seed 0) | learned sigma | L/p at the learned sigma (MC) | training L/p | fixed sigma = +-|learned|: L/p |")
+    print("| G (seed 0) | learned sigma | L/p at the learned sigma (MC) | training L/p "
+          "| fixed sigma = +-|learned|: L/p |")
     print("|---|---|---|---|---|")
     for sym in (False, True):
         g = cc.mixing.random(100, 1.0, seed=0, symmetric=sym)
