@@ -338,8 +338,8 @@ def train(
     path            "auto", "sparse" or "dense" (same results, different speed)
     threads         Numba threads of the sparse path (chunks of 1024 samples run in parallel). None: all
                     of Numba's threads, or 1 when the 1-minute load average already exceeds the CPU
-                    count + 0.5 (busy-waiting OpenMP threads then made steps ~10x slower). The weights do
-                    not depend on it.
+                    count + 0.5 (no core to gain, and with busy-waiting OpenMP threads, i.e. when
+                    OMP_WAIT_POLICY is not passive, steps were ~10x slower). The weights do not depend on it.
 
     Raises TrainingDivergedError (a FloatingPointError) naming the step and the learning rate if the
     loss becomes NaN or infinite.
