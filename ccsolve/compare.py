@@ -172,11 +172,7 @@ def _evaluate(weights: Weights, task: Task, exact, n_samples: int, seed: int, to
         return float(exact), 0.0, "closed_form"
     if task.one_hot:
         return one_hot_loss(weights, task.mixing), 0.0, "exact"
-    try:
-        est = loss_per_feature(weights, task, method="auto", tol=tol, n_samples=n_samples, seed=seed)
-    except (TypeError, ValueError):
-        # evaluator without the stratified methods
-        est = loss_per_feature(weights, task, method="monte_carlo", n_samples=n_samples, seed=seed)
+    est = loss_per_feature(weights, task, method="auto", tol=tol, n_samples=n_samples, seed=seed)
     return est.value, est.stderr, est.method
 
 
@@ -204,7 +200,8 @@ def compare(task: Task, *, seed: int = 0, steps: int = 10_000, train: bool = Tru
     return Comparison(task, cfg, lb, rows, time.perf_counter() - t_start)
 
 
-def write_outputs(result: Comparison, out: str, progress: bool = True, n_curve: int = 25) -> list:
+def write_outputs(result: Comparison, out: str, progress: bool = True, n_curve: int = 25,
+                  curve_tol: float = 1e-3) -> list:
     """results.json, weights/<name>.npz, loss_curves.png and bars.png under `out`; returns the paths."""
     os.makedirs(out, exist_ok=True)
     paths = []
@@ -212,44 +209,31 @@ def write_outputs(result: Comparison, out: str, progress: bool = True, n_curve: 
         fname = os.path.join(out, "weights", _slug(row.name) + ".npz")
         row.weights.save(fname, name=row.name, config=result.config, task=result.task.config())
         paths.append(fname)
-    try:
-        from . import plots
-    except ImportError:  # plotting module not available
-        plots = None
-    if plots is not None:
-        curves = _curves(result, n_curve, progress)
-        naive_curve = None
+    from . import plots
+
+    if not result.task.one_hot:  # a one-hot task has no p axis
         fig_path = os.path.join(out, "loss_curves.png")
-        plots.plot_loss_curves(curves, result.task, lower_bound=result.lower_bound, naive=naive_curve,
-                               path=fig_path)
+        plots.plot_loss_curves(_curves(result, n_curve, curve_tol, progress), result.task,
+                               lower_bound=result.lower_bound, path=fig_path)
         paths.append(fig_path)
-        bars_path = os.path.join(out, "bars.png")
-        plots.plot_bars([(r.name, r.value, r.stderr) for r in result.rows], result.task, path=bars_path)
-        paths.append(bars_path)
+    bars_path = os.path.join(out, "bars.png")
+    plots.plot_bars([(r.name, r.value, r.stderr) for r in result.rows], result.task, path=bars_path)
+    paths.append(bars_path)
     json_path = os.path.join(out, "results.json")
     atomic_write_json(json_path, result.to_dict())
     paths.append(json_path)
     return paths
 
 
-def _curves(result: Comparison, n_curve: int, progress: bool) -> dict:
+def _curves(result: Comparison, n_curve: int, tol: float, progress: bool) -> dict:
+    """L/p from p = 1e-3 to 1 for every row: one stratified run per row serves all points."""
+    from .stratified import loss_curve
+
     ps = np.logspace(-3, 0, n_curve)
     curves = {}
-    try:
-        from .stratified import loss_curve
-    except ImportError:
-        loss_curve = None
     for row in result.rows:
-        if loss_curve is not None:
-            c = loss_curve(row.weights, result.task, ps, seed=1)
-            curves[row.name] = (np.asarray(c.ps), np.asarray(c.values), np.asarray(c.stderrs))
-        else:
-            vals, ses = [], []
-            for p in ps:
-                e = loss_per_feature(row.weights, result.task.with_p(float(p)), n_samples=1 << 18, seed=1)
-                vals.append(e.value)
-                ses.append(e.stderr)
-            curves[row.name] = (ps, np.array(vals), np.array(ses))
+        c = loss_curve(row.weights, result.task, ps, tol=tol, seed=1, progress=progress)
+        curves[row.name] = (np.asarray(c.ps), np.asarray(c.values), np.asarray(c.stderrs))
     return curves
 
 
