@@ -111,7 +111,7 @@ def summarize(weights, task: Task, at_p: bool = False, n_samples: int = 1 << 22,
     from .loss import loss_per_feature
 
     est = loss_per_feature(weights, task.with_p(task.p), method="monte_carlo", n_samples=n_samples, seed=seed)
-    return Summary(loss, bound, loss - bound, est.value, est.stderr, task.p, est.n_samples)
+    return Summary(loss, bound, loss - bound, float(est.value), float(est.stderr), task.p, int(est.n_samples))
 
 
 class _Reported:

@@ -289,11 +289,12 @@ def test_optimal_readout_bernoulli_moments_against_brute_force():
     # brute force: dense Bernoulli samples, all strata, plain NumPy
     n_s = 100_000
     x = rng.uniform(-1, 1, (n_s, N)) * (rng.random((n_s, N)) < p)
-    h = np.maximum(x @ w_in.T, 0.0)
-    lab = np.maximum(x, 0.0) + x @ m.T
+    # einsum, not BLAS: a threaded BLAS is very slow on a loaded machine (docs/benchmarks.md)
+    h = np.maximum(np.einsum("si,ai->sa", x, w_in), 0.0)
+    lab = np.maximum(x, 0.0) + np.einsum("si,oi->so", x, m)
     gh = np.einsum("sa,sb->sab", h[:10_000], h[:10_000])  # per-sample terms for the standard error
-    g_bf = h.T @ h / n_s
-    y_bf = h.T @ lab / n_s
+    g_bf = np.einsum("sa,sb->ab", h, h) / n_s
+    y_bf = np.einsum("sa,so->ao", h, lab) / n_s
     # standard errors: brute force, plus ccsolve's own k >= 2 Monte Carlo part (at most as large per sample)
     both = np.sqrt(1.0 / n_s + 1.0 / (1 << 19))
     se_g = np.std(gh, axis=0, ddof=1) * both
