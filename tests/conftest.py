@@ -1,7 +1,11 @@
 import os
 import sys
 
-import numpy as np
+# Small matrices everywhere: threaded BLAS only adds spin-wait overhead (and last-bit differences)
+for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))

@@ -43,7 +43,9 @@ def test_cli_end_to_end(small_run):
         # no weights beat the Eckart-Young bound in the one-hot limit
         assert r["one_hot_loss"] >= lb - 1e-12
     # the naive row is exact and equals the closed form on the same task
-    task = cc.compare.build_task("embedding", n_features=20, n_neurons=10, d_embed=100, p=0.01, seed=0)
+    from ccsolve.compare import build_task
+
+    task = build_task("embedding", n_features=20, n_neurons=10, d_embed=100, p=0.01, seed=0)
     naive = next(r for r in data["rows"] if r["name"] == "naive")
     assert naive["stderr"] == 0 and np.isclose(naive["loss_per_feature"], cc.naive_loss(task))
     # results.json on disk is the same document
