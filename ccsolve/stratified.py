@@ -6,15 +6,17 @@ values U[-1, 1]), for Bernoulli(p) inputs
     L/p = sum_{k=1..n} w_k(p) E_k,   w_k(p) = C(n, k) p^k (1 - p)^(n - k) / (n p).
 
 E_k does not depend on p. E_1 is the one-hot closed form, E_2 an exact piecewise-quadratic integral over
-[-1, 1]^2 per pair of features (`pair_loss`), E_k for k >= 3 is estimated by Monte Carlo with a control
-variate (the sum of the sample's one-hot errors, whose mean k E_1 is exact). Strata whose binomial mass
+[-1, 1]^2 per pair of features (`pair_loss`), E_k for k >= 3 is estimated by Monte Carlo with control
+variates whose means are exact: the sum of the sample's one-hot errors (mean k E_1) and, for k <= 4, the
+sum of its pairs' errors (mean C(k, 2) E_2). Strata whose binomial mass
 is negligible are left out; what they could add is bounded with E_k <= beta k (`bound_slope`) and
 reported as a truncation bound. Derivations: docs/math.md ("The pair integral", "The stratified
 estimator").
 
-Public: `pair_loss`, `single_loss`, `pair_errors`, `bound_slope`, `stratum_losses` -> StrataEstimate,
-`loss_curve` -> LossCurve; `loss_per_feature(method="stratified" | "exact" | "auto", tol=...)` in
-ccsolve.loss dispatches here.
+Public: `pair_loss`, `single_loss`, `pair_errors`, `bound_slope`, `stratum_weights`, `stratum_losses`
+-> StrataEstimate, `loss_curve` -> LossCurve; `loss_per_feature(method="stratified" | "exact" | "auto",
+tol=...)` in ccsolve.loss dispatches here (`dispatch`). All randomness comes from `seed` through
+SeedSequence-derived per-chunk SplitMix64 streams: same seed, same result whatever the thread count.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from . import _validation as v
 from .closed_forms import _mixing, one_hot_loss
 from .loss import LossEstimate
@@ -35,6 +38,7 @@ __all__ = [
     "pair_errors",
     "single_loss",
     "bound_slope",
+    "stratum_weights",
     "StrataEstimate",
     "stratum_losses",
     "LossCurve",
@@ -138,7 +142,8 @@ def pair_loss(weights: Weights, mixing, grad: bool = False):
     if not grad:
         return value
     g_in = np.sum(gwin, axis=0) * scale
-    g_out = (2.0 * _tmm(w.W_out.T, np.sum(gh, axis=0)) - 2.0 * (np.sum(ap, axis=0) + _tmm(m.T, np.sum(bm, axis=0)))) * scale
+    h = np.sum(gh, axis=0)  # integral of h h^T summed over pairs
+    g_out = (2.0 * _tmm(w.W_out.T, h) - 2.0 * (np.sum(ap, axis=0) + _tmm(m.T, np.sum(bm, axis=0)))) * scale
     return value, g_in, g_out
 
 
@@ -170,14 +175,14 @@ def single_loss(weights: Weights, mixing, grad: bool = False):
     n = m.shape[0]
     pos = np.maximum(w.W_in, 0.0)
     neg = np.maximum(-w.W_in, 0.0)
-    r_pos = w.W_out @ pos - (np.eye(n) + m)
-    r_neg = w.W_out @ neg + m
+    r_pos = _tmm(w.W_out.T, pos) - (np.eye(n) + m)
+    r_neg = _tmm(w.W_out.T, neg) + m
     value = float((np.sum(r_pos * r_pos) + np.sum(r_neg * r_neg)) / (6.0 * n))
     if not grad:
         return value
     s = 2.0 / (6.0 * n)
-    g_out = s * (r_pos @ pos.T + r_neg @ neg.T)
-    g_in = s * ((w.W_out.T @ r_pos) * (w.W_in > 0) - (w.W_out.T @ r_neg) * (w.W_in < 0))
+    g_out = s * (_tmm(r_pos.T, pos.T) + _tmm(r_neg.T, neg.T))
+    g_in = s * (_tmm(w.W_out, r_pos) * (w.W_in > 0) - _tmm(w.W_out, r_neg) * (w.W_in < 0))
     return value, g_in, g_out
 
 
@@ -645,10 +650,12 @@ def exact_loss(weights: Weights, task: Task, tol) -> LossEstimate:
     if tol is None or bound > tol:
         need = "a tol" if tol is None else f"tol >= {bound:.3g}"
         raise ValueError(
-            f"method='exact' needs a one-hot task, or at p={p:g} {need}: the strata with >= 3 active features may add up to "
-            f"{bound:.3g} to L/p (bound E_k <= {slope:.3g} k); use method='stratified' or 'auto'"
+            f"method='exact' needs a one-hot task, or at p={p:g} {need}: the strata with >= 3 active "
+            f"features may add up to {bound:.3g} to L/p (bound E_k <= {slope:.3g} k); use "
+            "method='stratified' or 'auto'"
         )
-    value = float(w[1] * one_hot_loss(weights, task.mixing) + (w[2] * pair_loss(weights, task.mixing) if n >= 2 else 0.0))
+    e2 = pair_loss(weights, task.mixing) if n >= 2 else 0.0
+    value = float(w[1] * one_hot_loss(weights, task.mixing) + w[2] * e2)
     details = {"stat_stderr": 0.0, "truncation_bound": bound}
     return LossEstimate(value, bound, 0, "exact", p, time.perf_counter() - t0, details)
 
@@ -690,7 +697,9 @@ def dispatch(weights: Weights, task: Task, method: str, n_samples: int, tol, see
         return exact_loss(weights, task, tol)
     if method == "stratified":
         if task.one_hot:
-            raise ValueError("method='stratified' needs a Bernoulli task; a one-hot task is exact (method='exact')")
+            raise ValueError(
+                "method='stratified' needs a Bernoulli task; a one-hot task is exact (method='exact')"
+            )
         return stratified_loss(weights, task, n_samples, tol, seed)
     if tol is not None:
         return _mc_to_tol(weights, task, tol, seed)

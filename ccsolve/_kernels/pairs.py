@@ -247,8 +247,10 @@ def _pair(i, j, w_in_t, gram, cw_pos, cw_neg, yy_pp, yy_pm, yy_mp, yy_mm, cum, g
     if grad:
         for r in range(nv):
             # sum over the earlier neurons q of G_qr Mom_qr w_q: (CE_q - CS_r) or (CE_r - CS_q - tot)
-            u0[r] += tw[0, r] - (cs0[r] * tw[2, r] + cs1[r] * tw[3, r]) + (ce0[r] * tw[4, r] + ce1[r] * tw[5, r]) - tw[6, r]
-            u1[r] += tw[1, r] - (cs1[r] * tw[2, r] + cs2[r] * tw[3, r]) + (ce1[r] * tw[4, r] + ce2[r] * tw[5, r]) - tw[7, r]
+            u0[r] += (tw[0, r] - (cs0[r] * tw[2, r] + cs1[r] * tw[3, r])
+                      + (ce0[r] * tw[4, r] + ce1[r] * tw[5, r]) - tw[6, r])
+            u1[r] += (tw[1, r] - (cs1[r] * tw[2, r] + cs2[r] * tw[3, r])
+                      + (ce1[r] * tw[4, r] + ce2[r] * tw[5, r]) - tw[7, r])
     # Cross term with the labels, quadrant by quadrant (q: 0 = (+,+), 1 = (-,+), 2 = (-,-), 3 = (+,-));
     # quadrant q is tau in [2q, 2q + 2]. Every endpoint of (arc & quadrant) is an arc end or a corner.
     cross = 0.0
