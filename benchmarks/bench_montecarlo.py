@@ -17,8 +17,8 @@ warmed up outside the timings. Seeds differ between repeats (no result caching t
 
 Run:  python benchmarks/bench_montecarlo.py [--repeats 5] [--threads N] [--p 0.001 0.01 0.1 0.3 1]
                                             [--blas-threads default|1]
-      python benchmarks/bench_montecarlo.py --tune   (sparse kernel vs dense path around DENSE_P, and
-                                                      chunk sizes at p = 0.01)
+      python benchmarks/bench_montecarlo.py --tune   (sparse kernel vs dense path around DENSE_P, the
+                                                      dense path's batch, chunk sizes at p = 0.01)
 """
 
 from __future__ import annotations
@@ -146,6 +146,23 @@ def tune(m, models, repeats):
             faster = "sparse" if rates["sparse"] > rates["dense"] else "dense"
             print(f"| {name} | {p:g} | {rates['sparse'] / 1e6:.3f} | {rates['dense'] / 1e6:.3f} | "
                   f"{rates['numpy'] / 1e6:.3f} | {faster} |")
+    print("\n### Dense-path batch (DENSE_BATCH samples per BLAS call), p = 1, M samples/s best of %d\n" % repeats)
+    batches = (128, 256, 512, 1024, 4096)
+    print("| model | " + " | ".join(str(b) for b in batches) + " |")
+    print("|---|" + "---|" * len(batches))
+    old_batch = L.DENSE_BATCH
+    for name, w in models.items():
+        task = cc.Task(m, N_NEURONS, 1.0)
+        row = []
+        try:
+            for b in batches:
+                L.DENSE_BATCH = b
+                f = lambda n, s: L.monte_carlo(w, task, n, s)  # noqa: E731
+                n = _n_for(f, 0.15)
+                row.append(max(n / _time(f, n, r) for r in range(repeats)))
+        finally:
+            L.DENSE_BATCH = old_batch
+        print(f"| {name} | " + " | ".join(f"{x / 1e6:.3f}" for x in row) + " |")
     print("\n### Chunk size (samples per parallel work unit and seed), p = 0.01, M samples/s best of %d\n" % repeats)
     print("| model | " + " | ".join(f"2^{c}" for c in (11, 13, 15, 17)) + " |")
     print("|---|" + "---|" * 4)

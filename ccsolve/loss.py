@@ -22,10 +22,8 @@ from .weights import Weights, check_weights
 __all__ = ["LossEstimate", "loss_per_feature", "monte_carlo", "dense_numpy_loss"]
 
 CHUNK = 1 << 15  # samples per chunk: the unit of parallel work and of seeding
-# At and above this p the dense path (BLAS batches); below, the sparse kernel. Per core they tie from
-# p = 0.3 to 0.5; the sparse kernel scales better on 2 threads and under load (docs/benchmarks.md).
-DENSE_P = 0.5
-DENSE_BATCH = 1 << 12  # samples per BLAS batch on the dense path (fits the L2 cache)
+DENSE_P = 0.3  # at and above this p the dense path beats the sparse kernel (bench_montecarlo --tune)
+DENSE_BATCH = 512  # samples per BLAS call on the dense path (128..1024 tie, 4096 is 2.5x slower)
 DENSE_NUMPY_BATCH = 1 << 12  # dense_numpy_loss default (the benchmark times it at its best batch per case)
 
 
@@ -157,39 +155,19 @@ def monte_carlo(weights: Weights, task: Task, n_samples: int, seed=0) -> LossEst
 
 
 def _dense_chunks(weights: Weights, task: Task, sizes, seeds):
-    """Dense path for large p: inputs drawn by the Numba sampler, errors by BLAS, in row layout
-    (samples x features) batches of DENSE_BATCH; same chunk layout and seeds as the sparse kernel."""
-    from ._kernels.montecarlo import dense_inputs
+    """Dense path for large p: same chunk layout and seeds as the sparse kernel; each chunk draws
+    DENSE_BATCH-sample batches with the Numba sampler and multiplies them by BLAS on one thread, the
+    chunks running on Numba's threads (a threaded BLAS on top made this path 5x slower under load)."""
+    import importlib
 
-    n, d = task.n_features, task.n_neurons
+    from ._kernels.montecarlo import dense_chunks
+
+    single_threaded_blas = importlib.import_module("ccsolve.train")._single_threaded_blas
     w_in_t = np.ascontiguousarray(weights.W_in.T)
     w_out_t = np.ascontiguousarray(weights.W_out.T)
     m_t = np.ascontiguousarray(task.mixing.T)
-    log1mp = float(np.log1p(-task.p)) if task.p < 1.0 else -np.inf
-    batch = int(min(DENSE_BATCH, sizes.max()))
-    x = np.empty((batch, n))
-    z = np.empty((batch, d))
-    err = np.empty((batch, n))
-    tmp = np.empty((batch, n))
-    per = np.empty(int(sizes.max()))
-    sums = np.empty(sizes.size)
-    sumsq = np.empty(sizes.size)
-    for c, (size, s) in enumerate(zip(sizes, seeds)):
-        state = np.array([s], dtype=np.uint64)
-        for b0 in range(0, int(size), batch):
-            b = min(batch, int(size) - b0)
-            xb, zb, eb, tb = x[:b], z[:b], err[:b], tmp[:b]
-            dense_inputs(xb, log1mp, state)
-            np.matmul(xb, w_in_t, out=zb)
-            np.maximum(zb, 0.0, out=zb)
-            np.matmul(zb, w_out_t, out=eb)
-            eb -= np.matmul(xb, m_t, out=tb)
-            eb -= np.maximum(xb, 0.0, out=tb)
-            np.einsum("ij,ij->i", eb, eb, out=per[b0 : b0 + b])
-        # numpy's pairwise sums, not BLAS ddot: the result must not depend on the BLAS thread count
-        sums[c] = np.sum(per[:size])
-        sumsq[c] = np.sum(np.square(per[:size]))
-    return sums, sumsq
+    with single_threaded_blas():
+        return dense_chunks(w_in_t, w_out_t, m_t, float(task.p), sizes, seeds, DENSE_BATCH)
 
 
 def dense_numpy_loss(

@@ -318,3 +318,50 @@ def dense_inputs(x, log1mp, state):
         if pos >= total:
             return
         flat[pos] = uniform_pm1(state)
+
+
+@njit(cache=True, parallel=True, fastmath=_FAST)
+def dense_chunks(w_in_t, w_out_t, m_t, p, chunk_sizes, seeds, batch):
+    """Per-chunk (sum, sum of squares) of the squared error on the dense path (large p).
+
+    Each chunk draws batches of `batch` samples in row layout (samples x features) with the skip
+    sampler (dense_inputs) and forms the errors with BLAS (np.dot). The chunks run on Numba's threads:
+    call it with the BLAS on one thread (loss._dense_chunks does), so that the threads do not fight.
+    w_in_t (n, d) = W_in^T, w_out_t (d, n) = W_out^T, m_t (n, n) = M^T.
+    """
+    n, d = w_in_t.shape
+    n_chunks = chunk_sizes.shape[0]
+    sums = np.zeros(n_chunks)
+    sumsq = np.zeros(n_chunks)
+    log1mp = np.log1p(-p) if p < 1.0 else -np.inf
+    for c in prange(n_chunks):
+        state = np.empty(1, dtype=np.uint64)
+        state[0] = seeds[c]
+        size = chunk_sizes[c]
+        s1 = 0.0
+        s2 = 0.0
+        b0 = 0
+        while b0 < size:
+            b = min(batch, size - b0)
+            x = np.empty((b, n))
+            z = np.empty((b, d))
+            e = np.empty((b, n))
+            t = np.empty((b, n))
+            dense_inputs(x, log1mp, state)
+            np.dot(x, w_in_t, z)
+            for i in range(b):
+                for a in range(d):
+                    z[i, a] = _relu(z[i, a])
+            np.dot(z, w_out_t, e)
+            np.dot(x, m_t, t)
+            for i in range(b):
+                acc = 0.0
+                for o in range(n):
+                    r = e[i, o] - t[i, o] - _relu(x[i, o])
+                    acc += r * r
+                s1 += acc
+                s2 += acc * acc
+            b0 += b
+        sums[c] = s1
+        sumsq[c] = s2
+    return sums, sumsq
