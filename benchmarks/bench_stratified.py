@@ -146,7 +146,8 @@ def main():
 
     # --- auto: stratified vs plain MC at larger p ------------------------------------------------------
     print(f"## Stratified vs plain Monte Carlo at larger p, stderr {curve_tol:g} ({load()})\n")
-    print("(both sized by a pilot to reach the target; method=\"auto\" takes stratified at every p)\n")
+    print(f"(both sized by a pilot to reach the target; method=\"auto\" takes plain MC from p = "
+          f"{stratified.AUTO_MC_P:g})\n")
     print("| p | stratified s (best of 2) | plain MC s (best of 2) | MC samples |")
     print("|---|---|---|---|")
     for p in (0.1, 0.3, 0.5, 0.7, 1.0):

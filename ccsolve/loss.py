@@ -87,7 +87,8 @@ def loss_per_feature(
                             could add is <= tol (strata k = 1, 2 exact, ccsolve.stratified)
               "stratified"  E_1, E_2 exact + Monte Carlo conditional on k >= 3 (ccsolve.stratified)
               "monte_carlo" plain Monte Carlo
-              "auto"        exact if allowed (one-hot, or tiny p within tol), else stratified
+              "auto"        exact if allowed (one-hot, or tiny p within tol), else stratified below
+                            p = 0.5, else monte_carlo (measured crossover, docs/benchmarks.md)
     n_samples Monte Carlo samples (empty samples included, as in the reference); for "stratified", the
               samples spread over the strata k >= 3. Ignored when tol is given.
     seed      int, numpy Generator or None; same seed, same estimate whatever the thread count

@@ -55,6 +55,9 @@ DEFAULT_TRUNC = 1e-8  # truncation bound when no tol is given
 CHUNKS_PER_CALL = 64  # kernel calls between progress-bar updates
 MC_PILOT = 1 << 14  # plain Monte Carlo pilot sizing the run that reaches tol
 PAIR_CV_MAX_K = 4  # strata using the pair control variate (it costs C(k, 2) extra evaluations)
+# "auto" takes plain Monte Carlo (its dense BLAS path) from this p on: measured crossover between 0.3 and
+# 0.7, docs/benchmarks.md "Stratified evaluation"
+AUTO_MC_P = 0.5
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -686,9 +689,10 @@ def dispatch(weights: Weights, task: Task, method: str, n_samples: int, tol, see
             method = "exact"
         elif tol is not None and _exact_bound(weights, task) <= tol:
             method = "exact"
-        else:
-            # measured faster than plain Monte Carlo at every p tried, 0.01 to 1 (docs/benchmarks.md)
+        elif task.p < AUTO_MC_P:
             method = "stratified"
+        else:
+            method = "monte_carlo"
     if method == "exact":
         if task.one_hot:
             t0 = time.perf_counter()
