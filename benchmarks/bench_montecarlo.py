@@ -123,7 +123,60 @@ def compare(m, w, p, repeats, dense_batches):
     }
 
 
+def _per_sample_timer():
+    from numba import njit
+
+    from ccsolve._kernels import montecarlo as K
+
+    @njit(fastmath=K._FAST)
+    def run(path, label_min, IDX, VAL, w_in_t, w_out, gram, mt_wout, m_t, mtm, out):
+        n, d = w_in_t.shape
+        k = IDX.shape[1]
+        h, act, e = np.empty(d), np.empty(d, dtype=np.int64), np.empty(n)
+        for r in range(IDX.shape[0]):
+            if path == 0:
+                out[r] = K._gram_error(IDX[r], VAL[r], k, w_in_t, w_out, gram, mt_wout, m_t, mtm, h, act, e, label_min)
+            else:
+                out[r] = K._direct_error(IDX[r], VAL[r], k, w_in_t, w_out, m_t, h, e)
+        return out
+
+    return run
+
+
+def tune_per_sample(m, models, repeats):
+    """ns per sample of the kernel's branches by k (thread CPU time, best of repeats)."""
+    from ccsolve._kernels import montecarlo as K
+
+    run = _per_sample_timer()
+    ks = (2, 3, 4, 6, 8, 12, 16, 20, 24, 32, 48)
+    print("\n### Per-sample cost by active features k (ns, thread CPU time, best of %d): GRAM_MAX_ACTIVE = %d, "
+          "LABEL_VECTOR_MIN_ACTIVE = %d\n" % (repeats, K.GRAM_MAX_ACTIVE, K.LABEL_VECTOR_MIN_ACTIVE))
+    print("| model | k | Gram, scattered M^T M | Gram, vector M x + r | direct error vector |")
+    print("|---|---|---|---|---|")
+    for name, w in models.items():
+        arrays = K.prepare(w.W_in, w.W_out, m)
+        for k in ks:
+            reps = 20_000
+            g = np.random.default_rng(k)
+            idx = np.argsort(g.random((reps, N_FEATURES)), axis=1)[:, :k].copy()
+            val = g.uniform(-1.0, 1.0, (reps, k))
+            out = np.empty(reps)
+            cells = []
+            for path, label_min in ((0, 10**9), (0, 0), (1, 0)):
+                run(path, label_min, idx[:10], val[:10], *arrays, out[:10])
+                best = min(_thread_seconds(lambda: run(path, label_min, idx, val, *arrays, out)) for _ in range(repeats))
+                cells.append(f"{best / reps * 1e9:.0f}")
+            print(f"| {name} | {k} | " + " | ".join(cells) + " |")
+
+
+def _thread_seconds(f):
+    t0 = time.thread_time()
+    f()
+    return time.thread_time() - t0
+
+
 def tune(m, models, repeats):
+    tune_per_sample(m, models, repeats)
     print("\n### Sparse Numba kernel vs dense path (samples/s, best of %d; crossover sets DENSE_P)\n" % repeats)
     print("| model | p | sparse kernel M/s | dense path M/s | dense NumPy M/s | faster |")
     print("|---|---|---|---|---|---|")

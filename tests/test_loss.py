@@ -172,7 +172,8 @@ def test_sample_error_equals_the_error_vector_norm(n, d):
     w = cc.Weights(rng.normal(0.0, 0.4, (d, n)), rng.normal(0.0, 0.3, (n, d)))
     arrays = _kernel_arrays(w, m)
     h, act, e = np.empty(d), np.empty(d, dtype=np.int64), np.empty(n)
-    ks = sorted({1, 2, 3, 7, 8, 9, K.GRAM_MAX_ACTIVE, K.GRAM_MAX_ACTIVE + 1, n} & set(range(1, n + 1)))
+    lv = K.LABEL_VECTOR_MIN_ACTIVE
+    ks = sorted({1, 2, 3, lv - 1, lv, K.GRAM_MAX_ACTIVE, K.GRAM_MAX_ACTIVE + 1, n} & set(range(1, n + 1)))
     for k in ks:
         for _ in range(20):
             idx = np.zeros(n, dtype=np.int64)

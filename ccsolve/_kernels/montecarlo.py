@@ -31,7 +31,7 @@ from .rng import below, geometric, uniform_pm1
 # above it the error vector is formed directly (O(n d + n k)). Measured crossover: docs/benchmarks.md.
 GRAM_MAX_ACTIVE = 22
 # From this many active features ||M x + ReLU(x)||^2 is formed as a vector (O(n k)) instead of O(k^2) lookups.
-LABEL_VECTOR_MIN_ACTIVE = 8
+LABEL_VECTOR_MIN_ACTIVE = 10
 
 # reassoc lets LLVM vectorise the dot-product reductions, contract fuses multiply-adds; inputs are finite.
 _FAST = {"reassoc", "contract"}
@@ -52,15 +52,21 @@ def sample_error(idx, val, k, w_in_t, w_out, gram, mt_wout, m_t, mtm, c_pos, c_n
     if k == 1:
         t = val[0]
         return t * t * (c_pos[idx[0]] if t > 0 else c_neg[idx[0]])
-    n, d = w_in_t.shape
     if k > GRAM_MAX_ACTIVE:
         return _direct_error(idx, val, k, w_in_t, w_out, m_t, h, e)
+    return _gram_error(idx, val, k, w_in_t, w_out, gram, mt_wout, m_t, mtm, h, act, e, LABEL_VECTOR_MIN_ACTIVE)
+
+
+@njit(cache=True, fastmath=_FAST, inline="always")
+def _gram_error(idx, val, k, w_in_t, w_out, gram, mt_wout, m_t, mtm, h, act, e, label_vector_min):
+    """The squared error of a sample with k >= 2 active features by the Gram expansion."""
+    n, d = w_in_t.shape
     # Gram expansion with r = ReLU(x), h = ReLU(W_in x):
     # ||W_out h - M x - r||^2 = h^T G h - 2 h^T W_out^T (M x + r) + ||M x + r||^2,
     # ||M x + r||^2 = x^T M^T M x + 2 (M x)^T r + r^T r, all on the k active entries.
     # (branch-free: the signs of the values are coin flips, a branch on them mispredicts half the time)
     total = 0.0
-    if k < LABEL_VECTOR_MIN_ACTIVE:
+    if k < label_vector_min:
         for j in range(k):
             row = idx[j]
             t = val[j]
