@@ -10,7 +10,7 @@ import pytest
 import ccsolve as cc
 
 SMALL = ["--n-features", "20", "--n-neurons", "10", "--d-embed", "100", "--steps", "300",
-         "--n-samples", "200000", "--tol", "1e-4"]
+         "--n-samples", "200000"]
 
 
 def _run(args, cwd=None):
