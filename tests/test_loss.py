@@ -161,7 +161,7 @@ def _kernel_arrays(w, m):
     )
 
 
-@pytest.mark.parametrize("n, d", [(30, 12), (10, 30), (100, 50)])
+@pytest.mark.parametrize("n, d", [(30, 12), (10, 30), (100, 50), (20, 70)])  # d > 64: no bit mask
 def test_sample_error_equals_the_error_vector_norm(n, d):
     # every branch of the per-sample kernel (one-hot table, k = 2 fused pass, Gram expansion with
     # scattered or vector label terms, direct error vector) against ||W_out ReLU(W_in x) - ReLU(x) - M x||^2

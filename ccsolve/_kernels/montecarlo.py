@@ -23,9 +23,17 @@ Speed notes (measured, docs/benchmarks.md "Monte Carlo evaluator"):
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, uint64
 
 from .rng import below, geometric, uniform_pm1
+
+try:  # LLVM's cttz; Numba-internal, so keep a fallback
+    from numba.cpython.unsafe.numbers import trailing_zeros
+
+    _BITMASK = True
+except ImportError:  # pragma: no cover
+    trailing_zeros = None
+    _BITMASK = False
 
 # Up to this many active features a sample uses the Gram expansion (O(k^2 + k d + d * active neurons));
 # above it the error vector is formed directly (O(n d + n k)). Measured crossover: docs/benchmarks.md.
@@ -126,8 +134,45 @@ def _gram_error(idx, val, k, w_in_t, w_out, gram, mt_wout, m_t, mtm, h, act, e, 
             for a in range(d):
                 lab += h[a] * (mt_wout[row, a] * t + w_out[row, a] * pj)
     total -= 2.0 * lab
-    # h^T G h over the active neurons only (branch-free compaction); h keeps its zeros so each row is
-    # a contiguous SIMD dot product, two rows per pass so that h is loaded once for both.
+    # h^T G h over the active neurons only; h keeps its zeros so each row is a contiguous SIMD dot
+    # product, two rows per pass so that h is loaded once for both
+    if _BITMASK and d <= 64:
+        quad = _quad_bitmask(gram, h, d)
+    else:
+        quad = _quad_compact(gram, h, act, d)
+    return total + quad
+
+
+@njit(cache=True, fastmath=_FAST, inline="always")
+def _quad_bitmask(gram, h, d):
+    """h^T G h for d <= 64, active neurons taken from a bit mask (trailing-zero count: no branchy compaction)."""
+    mask = uint64(0)
+    for a in range(d):
+        mask |= uint64(h[a] > 0.0) << uint64(a)
+    quad = 0.0
+    while mask != 0:
+        a0 = trailing_zeros(mask)
+        mask &= mask - uint64(1)
+        if mask == 0:
+            s0 = 0.0
+            for w in range(d):
+                s0 += gram[a0, w] * h[w]
+            return quad + h[a0] * s0
+        a1 = trailing_zeros(mask)
+        mask &= mask - uint64(1)
+        s0 = 0.0
+        s1 = 0.0
+        for w in range(d):
+            hw = h[w]
+            s0 += gram[a0, w] * hw
+            s1 += gram[a1, w] * hw
+        quad += h[a0] * s0 + h[a1] * s1
+    return quad
+
+
+@njit(cache=True, fastmath=_FAST, inline="always")
+def _quad_compact(gram, h, act, d):
+    """h^T G h, active neurons listed in act by a branch-free compaction (any d)."""
     na = 0
     for a in range(d):
         act[na] = a
@@ -151,7 +196,7 @@ def _gram_error(idx, val, k, w_in_t, w_out, gram, mt_wout, m_t, mtm, h, act, e, 
         for w in range(d):
             s0 += gram[a0, w] * h[w]
         quad += h[a0] * s0
-    return total + quad
+    return quad
 
 
 @njit(cache=True, fastmath=_FAST, inline="always")
