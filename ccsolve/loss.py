@@ -22,7 +22,7 @@ from .weights import Weights, check_weights
 __all__ = ["LossEstimate", "loss_per_feature", "monte_carlo", "dense_numpy_loss"]
 
 CHUNK = 1 << 15  # samples per chunk: the unit of parallel work and of seeding
-DENSE_P = 0.3  # at and above this p the dense path beats the sparse kernel (bench_montecarlo --tune)
+DENSE_P = 0.25  # at and above this p the dense path beats the sparse kernel (bench_montecarlo --tune)
 DENSE_BATCH = 512  # samples per BLAS call on the dense path (128..1024 tie, 4096 is 2.5x slower)
 DENSE_NUMPY_BATCH = 1 << 12  # dense_numpy_loss default (the benchmark times it at its best batch per case)
 
