@@ -234,6 +234,18 @@ def tune(m, models, repeats):
         print(f"| {name} | " + " | ".join(f"{x / 1e6:.2f}" for x in row) + " |")
 
 
+def overhead(m, w, repeats):
+    """Wall ms of one monte_carlo call with few samples: the fixed cost (setup + parallel launch)."""
+    print(f"\nOMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}, Numba threading layer: ", end="")
+    for p in (0.001, 1.0):
+        task = cc.Task(m, N_NEURONS, p)
+        for n in (4096, 1 << 20):
+            times = [_time(lambda n_, s_: L.monte_carlo(w, task, n_, s_), n, r) * 1e3 for r in range(max(repeats, 5))]
+            if p == 0.001 and n == 4096:
+                print(numba.threading_layer())
+            print(f"p = {p:g}, {n} samples: median {np.median(times):.2f} ms, min {min(times):.2f} ms")
+
+
 def header():
     load = os.getloadavg()
     cfg = np.show_config(mode="dicts") if hasattr(np, "show_config") else {}
@@ -253,6 +265,8 @@ def main():
     ap.add_argument("--dense-batches", type=int, nargs="+", default=[1 << 10, 1 << 12, 1 << 14],
                     help="batch sizes tried for the dense NumPy baseline (its best is used)")
     ap.add_argument("--tune", action="store_true", help="print the DENSE_P and CHUNK tuning tables instead")
+    ap.add_argument("--overhead", action="store_true",
+                    help="print the wall time of small monte_carlo calls (fixed cost per call) instead")
     ap.add_argument("--blas-threads", default="default",
                     help="'default' (OpenBLAS decides; 2 here) or a number, set before numpy is imported")
     args = ap.parse_args()
@@ -264,6 +278,9 @@ def main():
     header()
     if args.tune:
         tune(m, models, args.repeats)
+        return
+    if args.overhead:
+        overhead(m, models["trained-like"], args.repeats)
         return
     print(f"\n| model | p | ccsolve path | ccsolve M samples/s (best / median) | dense NumPy M samples/s "
           f"(best / median, batch) | ratio best | ratio median |")
