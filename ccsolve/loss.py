@@ -23,7 +23,7 @@ __all__ = ["LossEstimate", "loss_per_feature", "monte_carlo", "dense_numpy_loss"
 
 CHUNK = 1 << 15  # samples per chunk: the unit of parallel work and of seeding
 DENSE_P = 0.25  # at and above this p the dense path beats the sparse kernel (bench_montecarlo --tune)
-DENSE_BATCH = 512  # samples per BLAS call on the dense path (128..1024 tie, 4096 is 2.5x slower)
+DENSE_BATCH = 512  # samples per BLAS call on the dense path (128..1024 within 4%, 4096 slower: --tune)
 DENSE_NUMPY_BATCH = 1 << 12  # dense_numpy_loss default (the benchmark times it at its best batch per case)
 
 
@@ -158,7 +158,7 @@ def monte_carlo(weights: Weights, task: Task, n_samples: int, seed=0) -> LossEst
 def _dense_chunks(weights: Weights, task: Task, sizes, seeds):
     """Dense path for large p: same chunk layout and seeds as the sparse kernel; each chunk draws
     DENSE_BATCH-sample batches with the Numba sampler and multiplies them by BLAS on one thread, the
-    chunks running on Numba's threads (a threaded BLAS on top made this path 5x slower under load)."""
+    chunks running on Numba's threads (a threaded BLAS on top was several times slower under load)."""
     import importlib
 
     from ._kernels.montecarlo import dense_chunks

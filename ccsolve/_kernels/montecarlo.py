@@ -1,6 +1,6 @@
 """Numba Monte Carlo kernels for the CC loss (private; called by ccsolve.loss and ccsolve.stratified).
 
-Layout expected by the kernels (prepared by the Python layer):
+Layout expected by the sparse kernels (built by `prepare`):
   w_in_t   (n, d)  W_in transposed, so the weights of feature i are a contiguous row
   w_out    (n, d)  W_out
   gram     (d, d)  W_out^T W_out
@@ -14,8 +14,8 @@ SplitMix64 generator (rng.py) with seeds[c], so the result does not depend on wh
 runs which chunk, nor on the thread count. Per-chunk sums are combined by the caller in chunk order.
 
 Speed notes (measured, docs/benchmarks.md "Monte Carlo evaluator"):
-- `sample_error` is inlined at the Numba IR level (inline="always"): a plain call costs ~100 ns (13 arrays
-  passed as exploded structs), more than a one-feature sample. Inlined code takes the CALLER's fastmath
+- `sample_error` is inlined at the Numba IR level (inline="always"): a plain call cost ~100 ns here (13
+  arrays passed as exploded structs), more than a one-feature sample. Inlined code takes the CALLER's fastmath
   flags, so callers must be compiled with fastmath=_FAST for the dot products to vectorise.
 - _FAST is only {"reassoc", "contract"}: no "nnan"/"ninf", so the -inf test in rng.geometric stays valid.
 """
