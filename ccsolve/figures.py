@@ -11,7 +11,6 @@ a preview and the mode the tests use; its numbers are not the paper's.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -22,6 +21,7 @@ import numpy as np
 from . import __version__
 from . import _validation as v
 from ._io import atomic_write_json
+from .compare import _Parser
 from .sweep import make_task, run_sweep, train_point
 from .weights import Weights
 
@@ -513,11 +513,6 @@ def make_figure(name: str, out: str, quick: bool = False, workers: int | None = 
     ctx = FigureContext(out, quick, workers, progress, executor)
     os.makedirs(out, exist_ok=True)
     return FIGURES[name](ctx)
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def main(argv=None) -> int:
