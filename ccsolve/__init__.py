@@ -9,10 +9,13 @@ __version__ = "0.1.0"
 
 import os as _os
 
-# Numba's OpenMP threads sleep between parallel regions instead of spinning (read when Numba starts its
-# thread pool; a user's own setting wins). On the busy 2-core machine the spinning default made every
-# parallel kernel call cost ~30 ms (docs/benchmarks.md, "Monte Carlo evaluator").
-_os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+# Numba's OpenMP threads spin briefly (GOMP_SPINCOUNT=1000), then sleep, between parallel regions (read
+# when Numba starts its thread pool; a user's OMP_WAIT_POLICY or GOMP_SPINCOUNT wins). libgomp's default
+# (300,000 spins) made every parallel call cost ~30 ms on a busy 2-core machine; sleeping at once
+# (OMP_WAIT_POLICY=passive) costs ~50 us per region on an idle one, which doubled a training step
+# (3 regions per step). A short spin keeps both cases close to the best (docs/benchmarks.md, "Trainer").
+if "OMP_WAIT_POLICY" not in _os.environ and "GOMP_SPINCOUNT" not in _os.environ:
+    _os.environ["GOMP_SPINCOUNT"] = "1000"
 
 from . import mixing
 from .closed_forms import (

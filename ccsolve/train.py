@@ -336,10 +336,10 @@ def train(
     progress        tqdm progress bar
     record_every    losses / sigma_history resolution in steps (means over windows)
     path            "auto", "sparse" or "dense" (same results, different speed)
-    threads         Numba threads of the sparse path (chunks of 1024 samples run in parallel). None: all
-                    of Numba's threads, or 1 when the 1-minute load average already exceeds the CPU
-                    count + 0.5 (no core to gain, and with busy-waiting OpenMP threads, i.e. when
-                    OMP_WAIT_POLICY is not passive, steps were ~10x slower). The weights do not depend on it.
+    threads         Numba threads of the sparse path (chunks of 1024 samples, then blocks of features, run
+                    in parallel). None: all of Numba's threads, or 1 when the 1-minute load average already
+                    exceeds the CPU count + 0.5 (no core to gain; with OpenMP threads that spin long between
+                    regions, steps were ~3-10x slower). The weights do not depend on it.
 
     Raises TrainingDivergedError (a FloatingPointError) naming the step and the learning rate if the
     loss becomes NaN or infinite.
@@ -384,7 +384,8 @@ def train(
     state = _State(init, sigma0, n, d)
     gmat = np.ascontiguousarray(gmat)
     gmat_t = np.ascontiguousarray(gmat.T)
-    gtg_diag = np.einsum("ij,ij->j", gmat, gmat)
+    gtg = gmat.T @ gmat
+    gtg_diag = np.ascontiguousarray(np.diag(gtg))
     from ._kernels import train as k
 
     p = 1.0 if task.one_hot else task.p
@@ -403,7 +404,7 @@ def train(
             stop = min(steps, done + BLOCK)
             if path == "sparse":
                 got = k.sparse_block(state.wt, state.wo, state.sig, state.m_wt, state.v_wt, state.m_wo,
-                                     state.v_wo, state.m_sig, state.v_sig, gmat, gmat_t, gtg_diag, has_g,
+                                     state.v_wo, state.m_sig, state.v_sig, gmat, gmat_t, gtg, gtg_diag, has_g,
                                      learn_sigma, p, cdf, task.one_hot, seeds[done:stop], lrs[done:stop],
                                      done, *opt, scale_loss, losses[done:stop], sigmas[done:stop],
                                      *work.args())
@@ -538,9 +539,10 @@ def sparse_gradients(xr, wt, wo, sigma, gmat, has_g):
     gwt = np.empty((n, d))
     gwo = np.empty((n, d))
     loss, dsig = k.batch_gradient(False, 0.0, np.zeros(n + 1), False, np.zeros(sizes.size, np.uint64), wt, wo,
-                                  wo.T @ wo, gmat.T @ wo, gmat, np.ascontiguousarray(gmat.T),
-                                  np.einsum("ij,ij->j", gmat, gmat), float(sigma), bool(has_g), gwt, gwo,
+                                  wo.T @ wo, gmat.T @ wo, gmat, np.ascontiguousarray(gmat.T), gmat.T @ gmat,
+                                  np.einsum("ij,ij->j", gmat, gmat), float(sigma), bool(has_g), gwt,
                                   *work.args())
+    k.output_gradient(work.bounds, wo, work.amat, gmat, work.cmat, work.rmat, float(sigma), bool(has_g), gwo)
     return loss, gwt, gwo, dsig
 
 
