@@ -1,6 +1,7 @@
 """minimize_exact against the trained model on the embedding M (issue 8), at p = 0.01 and p = 0.001.
 
     python benchmarks/exact_objective_embedding.py [--maxiter 150] [--cache cache/exact_embedding]
+                                                   [--ps 0.01,0.001] [--inits snmf,svd] [--exact-only]
 
 M = ccsolve.mixing.embedding(100, 1000, seed=0). minimize_exact starts from SNMF and from the truncated
 SVD of I + M (constructions, no sampled data: the
@@ -53,9 +54,11 @@ def main(argv=None):
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--no-polish", action="store_true", help="skip minimize_exact from trained inits")
     ap.add_argument("--inits", default="snmf,svd", help="construction inits for minimize_exact")
-    ap.add_argument("--exact-only", action="store_true", help="only the runs from construction inits")
+    ap.add_argument("--exact-only", action="store_true",
+                    help="only the runs from construction inits (and their rows of the table)")
+    ap.add_argument("--ps", default="0.01,0.001", help="comma-separated p values")
     args = ap.parse_args(argv)
-    ps = [0.01, 0.001]
+    ps = [float(x) for x in args.ps.split(",")]
     base = {"mixing": "embedding", "seed": 0}
     inits = args.inits.split(",")
     ex = [{**base, "p": p, "init": i, "opt_seed": 0, "maxiter": args.maxiter,
@@ -71,10 +74,9 @@ def main(argv=None):
     exec_kw = {"executor": "serial"} if args.workers == 1 else {"max_workers": args.workers}
     # SNMF-started runs first: they need no trainer
     e_res = list(run_sweep(exact_point, ex[:n_con], cache_dir=os.path.join(args.cache, "exact"), **exec_kw))
-    if args.exact_only:
-        return
-    t_res = run_sweep(train_point, tr, cache_dir=os.path.join(args.cache, "trained"), **exec_kw)
-    if len(ex) > n_con:
+    t_res = [] if args.exact_only else run_sweep(train_point, tr, cache_dir=os.path.join(args.cache, "trained"),
+                                                 **exec_kw)
+    if len(ex) > n_con and not args.exact_only:
         e_res += list(run_sweep(exact_point, ex[n_con:], cache_dir=os.path.join(args.cache, "exact"), **exec_kw))
     load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     print(f"machine: 2-core, {load}\n")
@@ -83,9 +85,10 @@ def main(argv=None):
         vals = [(c["train"]["seed"], r) for c, r in t_res if c["p"] == p]
         for s, r in vals:
             print(f"| {p} | trained seed {s} | {r['loss_per_feature']:.6f} | {r['stderr']:.1e} | {r['method']} |")
-        arr = np.array([r["loss_per_feature"] for _, r in vals])
-        print(f"| {p} | trained mean (5 seeds) | {arr.mean():.6f} | sd {arr.std(ddof=1):.1e} | "
-              f"min {arr.min():.6f}, max {arr.max():.6f} |")
+        if vals:
+            arr = np.array([r["loss_per_feature"] for _, r in vals])
+            print(f"| {p} | trained mean (5 seeds) | {arr.mean():.6f} | sd {arr.std(ddof=1):.1e} | "
+                  f"min {arr.min():.6f}, max {arr.max():.6f} |")
         for c, r in e_res:
             if c["p"] != p:
                 continue
