@@ -23,7 +23,7 @@ Run:  python benchmarks/bench_train.py [--baseline-steps 10000] [--p-steps 100] 
 
 By default the BLAS pools are limited to one thread (set before numpy is imported): on the shared,
 loaded 2-core machine a threaded OpenBLAS made the small per-step products 5-10x slower. The sparse
-path runs its BLAS calls on one thread in any case (ccsolve.train._single_threaded_blas).
+path runs its BLAS calls on one thread in any case (ccsolve._blas.single_threaded_blas).
 """
 
 from __future__ import annotations

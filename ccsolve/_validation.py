@@ -117,3 +117,32 @@ def choice(name: str, value, options) -> str:
     if value not in options:
         raise ValueError(f"{name} must be one of {sorted(options)!r}, got {value!r}")
     return value
+
+
+def expand_inits(init, n: int, d: int, names, auto, repeat=None) -> list:
+    """Starting points of a multi-start solver as (name, Weights or None) pairs.
+
+    init: a name, "auto", Weights (checked against n features and d neurons) or a list of these;
+    names: the allowed names; auto: the names "auto" stands for; repeat: {name: copies} (e.g. several
+    random starts).
+    """
+    from .weights import Weights, check_weights
+
+    entries = list(init) if isinstance(init, (list, tuple)) else [init]
+    if not entries:
+        raise ValueError("init must name at least one starting point")
+    repeat = repeat or {}
+    out = []
+    for e in entries:
+        if isinstance(e, Weights):
+            check_weights(e, n)
+            if e.n_neurons != d:
+                raise ValueError(f"init Weights have n_neurons={e.n_neurons}, the task has {d}")
+            out.append(("weights", e))
+        elif isinstance(e, str) and (e == "auto" or e in names):
+            for name in (auto if e == "auto" else [e]):
+                out.extend([(name, None)] * repeat.get(name, 1))
+        else:
+            raise ValueError(f"init must be 'auto', one of {sorted(names)}, a Weights or a list of these, "
+                             f"got {e!r}")
+    return out

@@ -832,21 +832,8 @@ def minimize_one_hot(
     max_iter = v.positive_int("max_iter", max_iter)
     perturb = v.non_negative("perturb", perturb)
     n, d = task.n_features, task.n_neurons
-    entries = init if isinstance(init, (list, tuple)) else [init]
-    if len(entries) == 0:
-        raise ValueError("init must name at least one starting point")
-    expanded = []
-    for e in entries:
-        if isinstance(e, Weights):
-            check_weights(e, n)
-            if e.n_neurons != d:
-                raise ValueError(f"init Weights have n_neurons={e.n_neurons}, the task has {d}")
-            expanded.append(("weights", e))
-            continue
-        v.choice("init", e, {"auto", "snmf", "svd", "naive", "random"})
-        names = ["snmf", "svd", "random"] if e == "auto" else [e]
-        for name in names:
-            expanded.extend([(name, None)] * (n_inits if name == "random" else 1))
+    expanded = v.expand_inits(init, n, d, {"snmf", "svd", "naive", "random"}, ["snmf", "svd", "random"],
+                              {"random": n_inits})
     gen = v.rng(seed)
     mixing = task.mixing
     scale = 6.0 * n

@@ -359,24 +359,13 @@ def minimize_exact(
     for name, flag in (("polish_readout", polish_readout), ("projected", projected), ("evaluate", evaluate), ("progress", progress)):
         if not isinstance(flag, (bool, np.bool_)):
             raise TypeError(f"{name} must be a bool, got {type(flag).__name__}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise TypeError(f"seed must be an int >= 0, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an int >= 0, got {type(seed).__name__} {seed!r}")
+    if seed < 0:
+        raise ValueError(f"seed must be an int >= 0, got {seed}")
     seed = int(seed)
     n, d = task.n_features, task.n_neurons
-    entries = list(init) if isinstance(init, (list, tuple)) else [init]
-    if not entries:
-        raise ValueError("init must name at least one starting point")
-    expanded = []
-    for e in entries:
-        if isinstance(e, Weights):
-            check_weights(e, n)
-            if e.n_neurons != d:
-                raise ValueError(f"init Weights have n_neurons={e.n_neurons}, the task has {d}")
-            expanded.append(("weights", e))
-        elif isinstance(e, str) and (e == "auto" or e in _INITS):
-            expanded.extend([("one_hot", None), ("snmf", None)] if e == "auto" else [(e, None)])
-        else:
-            raise ValueError(f"init must be 'auto', one of {sorted(_INITS)}, a Weights or a list of these, got {e!r}")
+    expanded = v.expand_inits(init, n, d, _INITS, ["one_hot", "snmf"])
     ss = np.random.SeedSequence(seed)
     tail_ss, init_ss, eval_ss = ss.spawn(3)
     obj = ExactObjective(task, tail=tail, n_tail_samples=n_tail_samples, k_max=k_max, seed=tail_ss)

@@ -159,11 +159,9 @@ def _dense_chunks(weights: Weights, task: Task, sizes, seeds):
     """Dense path for large p: same chunk layout and seeds as the sparse kernel; each chunk draws
     DENSE_BATCH-sample batches with the Numba sampler and multiplies them by BLAS on one thread, the
     chunks running on Numba's threads (a threaded BLAS on top was several times slower under load)."""
-    import importlib
-
+    from ._blas import single_threaded_blas
     from ._kernels.montecarlo import dense_chunks
 
-    single_threaded_blas = importlib.import_module("ccsolve.train")._single_threaded_blas
     w_in_t = np.ascontiguousarray(weights.W_in.T)
     w_out_t = np.ascontiguousarray(weights.W_out.T)
     m_t = np.ascontiguousarray(task.mixing.T)

@@ -183,7 +183,8 @@ def test_same_seed_same_result():
         ({"maxiter": -1}, ValueError, "maxiter"),
         ({"n_tail_samples": 0}, ValueError, "n_tail_samples"),
         ({"k_max": 1000}, ValueError, "k_max"),
-        ({"seed": -1}, TypeError, "seed"),
+        ({"seed": -1}, ValueError, "seed"),
+        ({"seed": 1.5}, TypeError, "seed"),
         ({"progress": "yes"}, TypeError, "progress"),
     ],
 )
