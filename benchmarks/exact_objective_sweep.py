@@ -66,10 +66,10 @@ def main(argv=None):
     print("| M | sigma | minimize_exact | minimize_one_hot | SNMF | trained mean ± sd (min) | naive | one-hot bound |")
     print("|---|---|---|---|---|---|---|---|")
     for (k, s), r in rows.items():
-        f = lambda name: f"{r[name][0]:.4f}"  # noqa: E731
+        f = lambda name: f"{r[name][0]:.5f}"  # noqa: E731
         t = r["trained"]
-        print(f"| {k} | {s} | {f('minimize_exact')} | {f('minimize_one_hot')} | {f('snmf')} | {t[0]:.4f} ± {t[1]:.4f} "
-              f"({t[2]:.4f}) | {r['naive']:.4f} | {r['bound']:.4f} |")
+        print(f"| {k} | {s} | {f('minimize_exact')} | {f('minimize_one_hot')} | {f('snmf')} | {t[0]:.5f} ± {t[1]:.5f} "
+              f"({t[2]:.5f}) | {r['naive']:.4f} | {r['bound']:.4f} |")
     print(f"\nstandard errors <= {TOL:g} (loss_per_feature method='auto', tol={TOL:g})")
     _plot(rows, args.plot)
 
