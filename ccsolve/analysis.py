@@ -290,8 +290,10 @@ def product_vs_mixing(weights: Weights, mixing) -> ProductVsMixing:
     """Fig 8: W_out W_in against M entry by entry, off-diagonal and diagonal fitted separately.
 
     The post reports, for a model trained at random sigma = 0.03, an off-diagonal slope of 1.86 and a
-    diagonal line 3.38 (x - 0.62) in the reference orientation (M on the y-axis, W_out W_in on the
-    x-axis): compare with reference_offdiag_slope, reference_diag_slope, reference_diag_x_intercept.
+    diagonal W_out W_in ≈ 3.38 M_ii + 0.62: compare with offdiag_slope, diag_slope and diag_intercept
+    (W_out W_in regressed on M; `python -m ccsolve.figures 8` gives 1.86 and 3.15 M_ii + 0.63,
+    docs/reproduction.md). The reference_* fields are the inverse regressions (M on W_out W_in), for
+    the other reading of the post's axes; the full-mode run rules that reading out (slope 0.34).
     """
     m = _mixing_for(mixing, weights)
     n = m.shape[0]

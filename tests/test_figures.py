@@ -56,3 +56,11 @@ def test_cli_bad_names_exit_2(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "ccsolve.figures", "nope", "--out", str(tmp_path)],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "unknown figure" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_crossing_interpolates_the_first_upward_crossing():
+    xs = [0.0, 1.0, 2.0, 3.0, 4.0]
+    ys = [-2.0, -1.0, 1.0, -1.0, 3.0]  # up between 1 and 2 (at 1.5), down, up again
+    assert figures._crossing(xs, ys, 0.0) == pytest.approx(1.5)
+    assert figures._crossing(xs, [v + 5 for v in ys], 0.0) is None  # never below
+    assert figures._crossing(xs, [-1.0] * 5, 0.0) is None  # never back above
