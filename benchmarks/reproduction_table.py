@@ -49,11 +49,14 @@ def _load(figs: str, name: str) -> dict | None:
 def _at(series: dict, p: float) -> str:
     ps = list(series["ps"])
     k = int(np.argmin([abs(x - p) for x in ps]))
-    return f"{series['values'][k]:.4f} ± {series['stderrs'][k]:.1g}"
+    return f"{series['values'][k]:.5f} ± {series['stderrs'][k]:.1g}"
 
 
-def _sigma(x) -> str:
-    return "none in the grid" if x is None else f"{x:.3f}"
+def _sigma(x, ys, level, sigmas) -> str:
+    """A crossing sigma, or what None means: below `level` to the end of the grid, or never below."""
+    if x is not None:
+        return f"{x:.3f}"
+    return f"the end of the grid (σ = {max(sigmas):g})" if np.asarray(ys)[-1] < np.asarray(level)[-1] else "never"
 
 
 def rows(figs: str) -> list[tuple[str, str, str]]:
@@ -80,19 +83,24 @@ def rows(figs: str) -> list[tuple[str, str, str]]:
         for kind in ("symmetric", "random"):
             d = f5b["data"][kind]
             n_seeds = np.asarray(d["trained"]).shape[1]
+            mean, sig = np.asarray(d["trained"]).mean(axis=1), d["sigmas"]
+            twelfth = np.full(len(sig), 1 / 12)
             out.append((f"σ sweep, {kind} M (trained, mean of {n_seeds} seeds, step 0.005)",
                         PUBLISHED[f"sweep_{kind}"],
                         f"min {d['min_loss']:.4f} at σ = {d['argmin_sigma']:.3f}; below 1/12 up to σ ≈ "
-                        f"{_sigma(d['below_one_twelfth_up_to_sigma'])} (below naive on the same labels "
-                        f"up to {_sigma(d['beats_naive_up_to_sigma'])})"))
+                        f"{_sigma(d['below_one_twelfth_up_to_sigma'], mean, twelfth, sig)} (below naive on "
+                        f"the same labels up to {_sigma(d['beats_naive_up_to_sigma'], mean, d['naive'], sig)})"))
     f9 = _load(figs, "fig9")
     if f9:
         d = f9["data"]
+        sig = d["sigmas"]
+        twelfth = np.full(len(sig), 1 / 12)
         for key, label in (("snmf_reference", "reference recipe"), ("snmf_exact", "solved to KKT tolerance")):
             out.append((f"SNMF, random M, one-hot L/p ({label})", PUBLISHED["snmf"],
                         f"min {d[key + '_min']:.4f} at σ = {d[key + '_argmin_sigma']:.4f}; below 1/12 up to "
-                        f"σ ≈ {_sigma(d[key + '_below_one_twelfth_up_to_sigma'])} (below naive on the same "
-                        f"labels up to {_sigma(d[key + '_beats_naive_up_to_sigma'])})"))
+                        f"σ ≈ {_sigma(d[key + '_below_one_twelfth_up_to_sigma'], d[key], twelfth, sig)} (below "
+                        f"naive on the same labels up to "
+                        f"{_sigma(d[key + '_beats_naive_up_to_sigma'], d[key], d['naive'], sig)})"))
     for p, key in ((0.01, "offset_0.01"), (0.1, "offset_0.1"), (1.0, "offset_1")):
         t = make_task({**base, "mixing": "clean", "p": p})
         b = cc.optimal_offset(t)
@@ -109,9 +117,9 @@ def rows(figs: str) -> list[tuple[str, str, str]]:
     if f6:
         d = f6["data"]
         out.append(("transplant, embedding M → clean labels (p = 0.01)", PUBLISHED["transplant"],
-                    f"noisy model on noisy labels {d['noisy_model_on_noisy'][0]:.4f}, on clean labels "
-                    f"{d['noisy_model_on_clean'][0]:.4f}; after fine-tuning on clean labels "
-                    f"{d['finetuned_on_clean'][0]:.4f} (naive {d['naive_clean']:.4f})"))
+                    f"noisy model on noisy labels {d['noisy_model_on_noisy'][0]:.5f}, on clean labels "
+                    f"{d['noisy_model_on_clean'][0]:.5f}; after fine-tuning on clean labels "
+                    f"{d['finetuned_on_clean'][0]:.5f} ± {d['finetuned_on_clean'][1]:.0e} (naive {d['naive_clean']:.5f})"))
     f4 = _load(figs, "fig4")
     if f4:
         parts = []
