@@ -1,74 +1,51 @@
-"""BLAS thread control shared by the kernels' Python layers (private).
+"""BLAS thread control shared by the public entry points (private).
 
-The small per-step products of the trainer and the Monte Carlo evaluator's dense chunks run on one
-BLAS thread: their sizes gain nothing from OpenBLAS's pool and its spinning threads slowed them 5-10x
-on a busy machine (docs/benchmarks.md).
+Every ccsolve computation that calls BLAS/LAPACK (NumPy's and SciPy's bundled OpenBLAS, and Numba's
+np.dot, which calls SciPy's) runs it on one thread, for two measured reasons:
+
+- reproducibility: OpenBLAS splits some products differently with 1 and 2 threads, so the rounding,
+  and through an optimiser's path the result, depended on the BLAS thread count (on the 2-core machine
+  minimize_exact at p = 0.01 ended at L/p 0.063301 with OPENBLAS_NUM_THREADS=1 and 0.063295 without;
+  train, snmf and minimize_one_hot gave different weights too). With one thread inside every entry
+  point, the same seed gives the same result whatever the user's BLAS or Numba thread settings;
+- speed: the products are small (10^5-10^7 flops); OpenBLAS's pool gains little there and, on a busy
+  machine, its spinning threads made them 5-100x slower (docs/benchmarks.md).
+
+The limit is scoped (restored on exit) and nests; threadpoolctl does the work for every BLAS loaded.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+
+_CONTROLLER: list = []
+
+
+def _controller():
+    if not _CONTROLLER:
+        import numpy  # noqa: F401  (loads NumPy's OpenBLAS)
+        import scipy.linalg.cython_blas  # noqa: F401  (loads SciPy's, the one Numba's np.dot calls)
+        from threadpoolctl import ThreadpoolController
+
+        # created once: inspecting the loaded libraries costs ~5 ms, a limit through it ~20 us
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0]
 
 
 @contextlib.contextmanager
 def single_threaded_blas():
-    """Run the sparse path's small BLAS products on one thread.
-
-    They are 10^5-10^6 flops each: OpenBLAS's thread pool gains little there and, on a busy machine,
-    its spinning threads made a step 5-10x slower. Uses threadpoolctl when installed, else the
-    thread setter of SciPy's bundled OpenBLAS (the BLAS that Numba's np.dot calls); a no-op if
-    neither is found.
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        threadpool_limits = None
-    if threadpool_limits is not None:
-        with threadpool_limits(limits=1, user_api="blas"):
-            yield
-        return
-    funcs = _scipy_openblas_threads()
-    if funcs is None:
+    """Run the block with every loaded BLAS limited to one thread (restored afterwards)."""
+    with _controller().limit(limits=1, user_api="blas"):
         yield
-        return
-    get, set_ = funcs
-    before = get()
-    set_(1)
-    try:
-        yield
-    finally:
-        set_(before)
 
 
-_OPENBLAS_FUNCS: list = []
+def one_blas_thread(func):
+    """Decorator: run `func` inside single_threaded_blas()."""
 
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with single_threaded_blas():
+            return func(*args, **kwargs)
 
-def _scipy_openblas_threads():
-    if _OPENBLAS_FUNCS:
-        return _OPENBLAS_FUNCS[0]
-    found = None
-    try:
-        import ctypes
-        import glob
-        import os
-
-        import scipy
-        import scipy.linalg.cython_blas  # noqa: F401  (loads the library)
-
-        libdir = os.path.join(os.path.dirname(os.path.dirname(scipy.__file__)), "scipy.libs")
-        for path in sorted(glob.glob(os.path.join(libdir, "libscipy_openblas*.so*"))):
-            lib = ctypes.CDLL(path)
-            for get, set_ in (("scipy_openblas_get_num_threads", "scipy_openblas_set_num_threads"),
-                              ("openblas_get_num_threads", "openblas_set_num_threads")):
-                if hasattr(lib, get) and hasattr(lib, set_):
-                    g, s = getattr(lib, get), getattr(lib, set_)
-                    g.restype = ctypes.c_int
-                    s.argtypes = [ctypes.c_int]
-                    found = (g, s)
-                    break
-            if found:
-                break
-    except Exception:  # any platform without SciPy's OpenBLAS: leave the BLAS alone
-        found = None
-    _OPENBLAS_FUNCS.append(found)
-    return found
+    return wrapper

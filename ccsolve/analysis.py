@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _validation as v
+from ._blas import one_blas_thread
 from .task import Task
 from .weights import Weights, check_weights
 
@@ -77,6 +78,7 @@ class OneHotResponse:
     full_label: np.ndarray | None = None
 
 
+@one_blas_thread
 def one_hot_response(weights: Weights, task, values=None, full: bool = False) -> OneHotResponse:
     """Fig 3: output y_hat_i and label y_i for x = t e_i, for every feature i and every t in `values`.
 
@@ -187,6 +189,7 @@ class EigenAlignment:
     n_positive: int
 
 
+@one_blas_thread
 def eigen_alignment(weights: Weights, mixing, which: str = "mixing", kind: str = "eig",
                     top: int | None = None) -> EigenAlignment:
     """Fig 7: cosine similarity of the eigen/singular vectors of A = M or I + M with neuron directions.
@@ -286,6 +289,7 @@ class ProductVsMixing:
         return {k: float(getattr(self, k)) for k in self.__dataclass_fields__ if k != "product"}
 
 
+@one_blas_thread
 def product_vs_mixing(weights: Weights, mixing) -> ProductVsMixing:
     """Fig 8: W_out W_in against M entry by entry, off-diagonal and diagonal fitted separately.
 
@@ -352,6 +356,7 @@ class NeuronContributions:
     effective_neurons: np.ndarray
 
 
+@one_blas_thread
 def neuron_contributions(weights: Weights, task) -> NeuronContributions:
     """Per-neuron contribution to each feature's own output for one-hot inputs t = +1 and t = -1.
 

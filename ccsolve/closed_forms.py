@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _validation as v
+from ._blas import one_blas_thread
 from .task import Task, check_task
 from .weights import Weights, check_weights
 
@@ -63,6 +64,7 @@ def zero_loss(task: Task) -> float:
     return 1.0 / 6.0 + (np.sum(m * m) + np.trace(m)) / (3.0 * task.n_features)
 
 
+@one_blas_thread
 def naive_loss(task: Task, features=None) -> float:
     """L/p of the naive model (identity on `features`): no offset, every p."""
     return naive_offset_loss(task, 0.0, features)
@@ -82,6 +84,7 @@ def _offset_terms(task: Task, features):
     return base, a, b_o, rest.size
 
 
+@one_blas_thread
 def naive_offset_loss(task: Task, offset: float, features=None) -> float:
     """L/p of naive + offset: every unrepresented output reads `offset` from every used neuron."""
     task = check_task(task)
@@ -90,6 +93,7 @@ def naive_offset_loss(task: Task, offset: float, features=None) -> float:
     return (base + offset**2 * a * b_o.size - 2.0 * offset * b_o.sum()) / task.n_features
 
 
+@one_blas_thread
 def optimal_offset(task: Task, features=None) -> float:
     """The offset minimising naive_offset_loss; p / (8/3 + (d - 1) p) on clean labels."""
     task = check_task(task)
@@ -99,6 +103,7 @@ def optimal_offset(task: Task, features=None) -> float:
     return float(b_o.sum() / (n_rest * a))
 
 
+@one_blas_thread
 def one_hot_feature_errors(weights: Weights, mixing) -> tuple[np.ndarray, np.ndarray]:
     """Per-feature squared errors for a unit input: (c_pos, c_neg), each of shape (n_features,).
 
@@ -114,6 +119,7 @@ def one_hot_feature_errors(weights: Weights, mixing) -> tuple[np.ndarray, np.nda
     return np.einsum("ij,ij->j", r_pos, r_pos), np.einsum("ij,ij->j", r_neg, r_neg)
 
 
+@one_blas_thread
 def one_hot_loss(weights: Weights, mixing) -> float:
     """Exact L/p in the one-hot limit: (||W_out P - (I+M)||^2 + ||W_out N + M||^2) / (6n).
 
@@ -123,6 +129,7 @@ def one_hot_loss(weights: Weights, mixing) -> float:
     return float((c_pos.sum() + c_neg.sum()) / (6.0 * c_pos.size))
 
 
+@one_blas_thread
 def one_hot_lower_bound(mixing, n_neurons: int | None = None) -> float:
     """Eckart-Young bound: no weights reach a one-hot L/p below sum_{k>d} s_k^2([I+M, -M]) / (6n).
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _validation as v
+from ._blas import one_blas_thread
 from .closed_forms import naive_features, one_hot_loss, one_hot_lower_bound, optimal_offset
 from .task import Task, check_task
 from .weights import Weights, check_weights
@@ -97,6 +98,7 @@ class Summary:
     n_samples: int = 0
 
 
+@one_blas_thread
 def summarize(weights, task: Task, at_p: bool = False, n_samples: int = 1 << 22, seed=0) -> Summary:
     """One-hot loss, lower bound and gap of `weights` (Weights or a result with .weights) on `task`;
     with at_p=True also L/p at task.p by Monte Carlo (n_samples samples, `seed`)."""
@@ -177,6 +179,7 @@ def _readout_moments(w_in: np.ndarray, task: Task, n_samples: int, seed):
     return G, Y
 
 
+@one_blas_thread
 def optimal_readout(W_in, task: Task, n_samples: int = 1 << 18, seed=0) -> Weights:
     """Weights(W_in, W_out*) with W_out* the least-squares readout for the given input weights.
 
@@ -242,6 +245,7 @@ def _svd_factors(T: np.ndarray, d: int):
     return w_in, w_out, s
 
 
+@one_blas_thread
 def svd(
     task: Task,
     target: str = "identity_plus_mixing",
@@ -347,6 +351,7 @@ def _kkt_parts(A: np.ndarray, B: np.ndarray, T: np.ndarray) -> float:
     return float(max(ra, rb))
 
 
+@one_blas_thread
 def kkt_residual(weights: Weights, task: Task) -> float:
     """Scale-free KKT residual of min ||W_out W_in - (I + M)||_F^2 subject to W_in >= 0.
 
@@ -574,20 +579,6 @@ def _snmf_reference(T: np.ndarray, d: int, random_state: int, rounds: int = 500,
     return U, V, np.array(history)
 
 
-def _blas_single_thread():
-    """Limit BLAS/LAPACK to one thread while a solver runs on small matrices, if threadpoolctl is
-    installed (else a no-op). scipy's L-BFGS-B calls LAPACK on tiny matrices every iteration: with a
-    threaded OpenBLAS on the loaded 2-core machine, 150 iterations on a 200-variable quadratic took
-    about 100 times longer than single-threaded (docs/benchmarks.md, SNMF, --blas-probe)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        from contextlib import nullcontext
-
-        return nullcontext()
-    return threadpool_limits(1)
-
-
 def _progress_bar(progress, total, desc):
     if not isinstance(progress, (bool, np.bool_)):
         raise TypeError(f"progress must be a bool, got {type(progress).__name__}")
@@ -598,6 +589,7 @@ def _progress_bar(progress, total, desc):
     return tqdm(total=total, desc=desc, leave=False)
 
 
+@one_blas_thread
 def snmf(
     task: Task,
     solver: str = "nnls",
@@ -662,8 +654,7 @@ def snmf(
         bar = _progress_bar(progress, 500 * restarts, "SNMF (reference recipe)")
         runs = []
         for r in range(restarts):
-            with _blas_single_thread():
-                U, V, hist = _snmf_reference(T, d, int(seed) + r, bar=bar)
+            U, V, hist = _snmf_reference(T, d, int(seed) + r, bar=bar)
             w = Weights.from_row_convention(U, V)
             runs.append((_objective(w.W_out, w.W_in, T), w, hist))
         if bar is not None:
@@ -683,8 +674,7 @@ def snmf(
     for r in range(restarts):
         gen = np.random.default_rng(seqs[r])
         b0 = _snmf_init(T, d, init if r == 0 else "random", gen)
-        with _blas_single_thread():
-            A, B, hist, it, res, n_acc, n_rev = _snmf_exact(T, d, b0, solver, tol, max_iter, bool(accelerate), 5, bar)
+        A, B, hist, it, res, n_acc, n_rev = _snmf_exact(T, d, b0, solver, tol, max_iter, bool(accelerate), 5, bar)
         runs.append((hist[-1], A, B, hist, it, res, n_acc, n_rev))
     if bar is not None:
         bar.close()
@@ -737,6 +727,7 @@ class MinimizeResult(_Reported):
         )
 
 
+@one_blas_thread
 def one_hot_loss_and_gradient(W_in: np.ndarray, W_out: np.ndarray, mixing: np.ndarray):
     """(L, dL/dW_in, dL/dW_out) of the exact one-hot loss L = (||W_out P - (I+M)||^2 + ||W_out N + M||^2)/(6n).
 
@@ -778,6 +769,7 @@ def _one_hot_readout(w_in: np.ndarray, T: np.ndarray, mixing: np.ndarray) -> np.
     return np.linalg.lstsq(F.T, np.hstack([T, -mixing]).T, rcond=None)[0].T.copy()
 
 
+@one_blas_thread
 def reduced_one_hot_loss_and_gradient(W_in: np.ndarray, mixing: np.ndarray):
     """(L*, dL*/dW_in) of the one-hot loss with the optimal readout eliminated (variable projection):
     L*(W_in) = min_{W_out} L(W_in, W_out). By Danskin's theorem its gradient is the partial gradient of L
@@ -789,6 +781,7 @@ def reduced_one_hot_loss_and_gradient(W_in: np.ndarray, mixing: np.ndarray):
     return loss, g_in, w_out
 
 
+@one_blas_thread
 def minimize_one_hot(
     task: Task,
     init="auto",
@@ -862,8 +855,7 @@ def minimize_one_hot(
         opts = {"maxiter": max_iter, "gtol": tol}
         if method == "L-BFGS-B":
             opts.update({"ftol": ftol, "maxcor": 20, "maxfun": 2 * max_iter})
-        with _blas_single_thread():
-            res = minimize(fun, w_in.ravel(), jac=True, method=method, options=opts)
+        res = minimize(fun, w_in.ravel(), jac=True, method=method, options=opts)
         w_in = res.x.reshape(d, n)
         w = Weights(w_in, _one_hot_readout(w_in, np.eye(n) + mixing, mixing))
         loss = one_hot_loss(w, mixing)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _validation as v
+from ._blas import one_blas_thread
 from .closed_forms import one_hot_loss, one_hot_lower_bound
 from .task import Task, check_task
 from .weights import Weights, check_weights
@@ -308,6 +309,7 @@ def _init_weights(name: str, task: Task, seed, gen, train_steps: int) -> Weights
     return kaiming_uniform_init(task.n_features, task.n_neurons, seed=gen)
 
 
+@one_blas_thread
 def minimize_exact(
     task: Task,
     init="auto",

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _validation as v
+from ._blas import one_blas_thread
 from .closed_forms import one_hot_feature_errors
 from .task import Task, check_task
 from .weights import Weights, check_weights
@@ -72,6 +73,7 @@ class LossEstimate:
         )
 
 
+@one_blas_thread
 def loss_per_feature(
     weights: Weights,
     task: Task,
@@ -131,6 +133,7 @@ def _estimate(s1: float, s2: float, n_samples: int, scale: float):
     return mean * scale, np.sqrt(var / n_samples) * scale
 
 
+@one_blas_thread
 def monte_carlo(weights: Weights, task: Task, n_samples: int, seed=0) -> LossEstimate:
     """Plain Monte Carlo estimate of L/p (inputs validated by loss_per_feature)."""
     from ._kernels import montecarlo as k

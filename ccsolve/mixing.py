@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _validation as v
+from ._blas import one_blas_thread
 
 __all__ = ["clean", "embedding", "random", "describe"]
 
@@ -19,6 +20,7 @@ def clean(n_features: int = 100) -> np.ndarray:
     return np.zeros((n_features, n_features))
 
 
+@one_blas_thread
 def embedding(n_features: int = 100, d_embed: int = 1000, seed=None, sign: int = +1) -> np.ndarray:
     """Embedding-like mixing from a residual stream of width `d_embed`.
 
@@ -39,6 +41,7 @@ def embedding(n_features: int = 100, d_embed: int = 1000, seed=None, sign: int =
     return m if sign == 1 else -m
 
 
+@one_blas_thread
 def random(
     n_features: int = 100,
     sigma: float = 0.025,

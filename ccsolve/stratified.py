@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _validation as v
+from ._blas import one_blas_thread
 from .closed_forms import _mixing, one_hot_loss
 from .loss import LossEstimate
 from .task import Task, check_task
@@ -126,6 +127,7 @@ def _pair_kernel(prod: _Products, grad: bool):
     return i, j, pairs.pair_blocks(*prod.pair_arrays(), i, j, blocks, bool(grad))
 
 
+@one_blas_thread
 def pair_loss(weights: Weights, mixing, grad: bool = False):
     """E_2 = E||y_hat - y||^2 with exactly two active features (uniform pair, values U[-1, 1]^2). Exact.
 
@@ -155,6 +157,7 @@ def _pair_value(prod: _Products) -> float:
     return float(np.sum(vals) * 0.25 / vals.size)
 
 
+@one_blas_thread
 def pair_errors(weights: Weights, mixing) -> np.ndarray:
     """E[||y_hat - y||^2 | features i and j active], shape (n, n), symmetric, zero diagonal. Exact."""
     m = _mixing(mixing)
@@ -165,6 +168,7 @@ def pair_errors(weights: Weights, mixing) -> np.ndarray:
     return out
 
 
+@one_blas_thread
 def single_loss(weights: Weights, mixing, grad: bool = False):
     """E_1 = the one-hot loss (ccsolve.one_hot_loss); with grad=True (E_1, dE_1/dW_in, dE_1/dW_out).
 
@@ -189,6 +193,7 @@ def single_loss(weights: Weights, mixing, grad: bool = False):
     return value, g_in, g_out
 
 
+@one_blas_thread
 def bound_slope(weights: Weights, mixing) -> float:
     """beta with E_k <= beta k for every k (used to bound the strata left out).
 
@@ -459,6 +464,7 @@ def _run(weights, m, ps, tol, n_samples, ss, trunc, progress, desc):
 # public estimators
 
 
+@one_blas_thread
 def stratum_losses(
     weights: Weights,
     task: Task,
@@ -580,6 +586,7 @@ def _ps(ps) -> np.ndarray:
     return arr
 
 
+@one_blas_thread
 def loss_curve(
     weights: Weights,
     task: Task,
@@ -618,6 +625,7 @@ def loss_curve(
     )
 
 
+@one_blas_thread
 def stratified_loss(weights: Weights, task: Task, n_samples: int = 1 << 20, tol=None, seed=0,
                     progress: bool = False) -> LossEstimate:
     """L/p at task.p by the stratified estimator (inputs validated by the caller).
@@ -642,6 +650,7 @@ def stratified_loss(weights: Weights, task: Task, n_samples: int = 1 << 20, tol=
                         time.perf_counter() - t0, details)
 
 
+@one_blas_thread
 def exact_loss(weights: Weights, task: Task, tol) -> LossEstimate:
     """L/p from the exact strata k = 1, 2 alone; valid when what k >= 3 could add is <= tol."""
     t0 = time.perf_counter()

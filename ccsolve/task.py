@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _validation as v
+from ._blas import one_blas_thread
 
 __all__ = ["Task", "sample_inputs", "labels"]
 
@@ -122,6 +123,7 @@ def sample_inputs(task: Task, n_samples: int, seed=None) -> np.ndarray:
     return np.where(active, values, 0.0)
 
 
+@one_blas_thread
 def labels(task: Task, x) -> np.ndarray:
     """y = ReLU(x) + M x for x of shape (n_features,) or (n_features, n_samples)."""
     task = check_task(task)

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _validation as v
-from ._blas import single_threaded_blas as _single_threaded_blas
+from ._blas import one_blas_thread
 from .task import Task, check_task
 from .weights import Weights, check_weights
 
@@ -238,6 +238,7 @@ def _diverged(step, lrs, lr, loss):
     )
 
 
+@one_blas_thread
 def train(
     task: Task,
     steps: int = 10_000,
@@ -334,8 +335,8 @@ def train(
     work = k.Work(n, d, sizes)
 
     t0 = time.perf_counter()
-    blas = _single_threaded_blas() if path == "sparse" else contextlib.nullcontext()
-    with blas, _numba_threads(threads), _progress_bar(steps, progress, "train") as bar:
+    # BLAS on one thread: @one_blas_thread (ccsolve._blas)
+    with _numba_threads(threads), _progress_bar(steps, progress, "train") as bar:
         done = 0
         while done < steps:
             stop = min(steps, done + BLOCK)
