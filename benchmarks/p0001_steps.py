@@ -4,7 +4,7 @@
 
 M = ccsolve.mixing.embedding(100, 1000, seed=0), seed 0, ccsolve.train defaults except the steps:
 10,000 and 20,000 plain steps (at p = 0.001 only 9.5% of the batch's samples are non-empty) and
-10,000 non-empty batches (non_empty_steps=True: 105,125 steps, what the sparsity sweeps use).
+10,000 non-empty batches (non_empty_steps=True: 105,033 steps, what the sparsity sweeps use).
 Each L/p: loss_per_feature(method="auto", tol=1e-5).
 """
 

@@ -143,6 +143,6 @@ def expand_inits(init, n: int, d: int, names, auto, repeat=None) -> list:
             for name in (auto if e == "auto" else [e]):
                 out.extend([(name, None)] * repeat.get(name, 1))
         else:
-            raise ValueError(f"init must be 'auto', one of {sorted(names)}, a Weights or a list of these, "
-                             f"got {e!r}")
+            err = ValueError if isinstance(e, str) else TypeError
+            raise err(f"init must be 'auto', one of {sorted(names)}, a Weights or a list of these, got {e!r}")
     return out

@@ -164,6 +164,7 @@ class ExactObjective:
                 out["tail"] = self._tail(w.W_in, w.W_out, False)[0]
         return out
 
+    @one_blas_thread
     def value(self, weights) -> float:
         """F(weights)."""
         t = self.terms(weights)
@@ -187,6 +188,7 @@ class ExactObjective:
             g_out = g_out + 2.0 * (w.W_out @ hh - yh)
         return float(f), g_in, g_out
 
+    @one_blas_thread
     def value_and_grad(self, weights):
         """(F, dF/dW_in of shape (n_neurons, n_features), dF/dW_out of shape (n_features, n_neurons)).
 
@@ -222,6 +224,7 @@ class ExactObjective:
             b = b + yh
         return a, b
 
+    @one_blas_thread
     def readout(self, W_in) -> np.ndarray:
         """argmin over W_out of F(W_in, W_out) (n_features, n_neurons): the least-squares readout for
         the strata's moments (minimum-norm solution if A is singular)."""

@@ -124,7 +124,9 @@ def _mixing_name(mixing: str, sigma) -> str:
 
 
 def _crossing(xs, ys, level):
-    """First x where ys crosses `level` from below to above (linear interpolation), or None."""
+    """First x where ys crosses `level` from below to above (linear interpolation), or None when there
+    is no such crossing: ys stays below to the end of the grid, or is never below (the curve, also in
+    the figure's JSON, tells which; benchmarks/reproduction_table.py spells it out)."""
     xs, ys = np.asarray(xs, float), np.asarray(ys, float)
     below = ys < level
     for k in range(len(xs) - 1):

@@ -480,6 +480,8 @@ def test_validation_errors():
         C.minimize_one_hot(task, init=[])
     with pytest.raises(ValueError, match="init"):
         C.minimize_one_hot(task, init="best")
+    with pytest.raises(TypeError, match="init"):
+        C.minimize_one_hot(task, init=5)
     with pytest.raises(ValueError, match="n_neurons"):
         C.minimize_one_hot(task, init=C.naive(cc.Task(task.mixing, D - 1)))
     with pytest.raises(ValueError, match="negative"):
