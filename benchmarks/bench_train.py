@@ -22,8 +22,9 @@ Run:  python benchmarks/bench_train.py [--baseline-steps 10000] [--p-steps 100] 
       python benchmarks/bench_train.py --sigma   (learned mixing scale vs the published sigma)
 
 By default the BLAS pools are limited to one thread (set before numpy is imported): on the shared,
-loaded 2-core machine a threaded OpenBLAS made the small per-step products 5-10x slower. The sparse
-path runs its BLAS calls on one thread in any case (ccsolve._blas.single_threaded_blas).
+loaded 2-core machine a threaded OpenBLAS made the small per-step products 5-10x slower. ccsolve.train
+runs its BLAS calls on one thread in any case (ccsolve._blas.one_blas_thread); the dense NumPy
+baseline follows this setting.
 """
 
 from __future__ import annotations

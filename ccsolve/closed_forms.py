@@ -64,7 +64,6 @@ def zero_loss(task: Task) -> float:
     return 1.0 / 6.0 + (np.sum(m * m) + np.trace(m)) / (3.0 * task.n_features)
 
 
-@one_blas_thread
 def naive_loss(task: Task, features=None) -> float:
     """L/p of the naive model (identity on `features`): no offset, every p."""
     return naive_offset_loss(task, 0.0, features)

@@ -160,16 +160,15 @@ def monte_carlo(weights: Weights, task: Task, n_samples: int, seed=0) -> LossEst
 
 def _dense_chunks(weights: Weights, task: Task, sizes, seeds):
     """Dense path for large p: same chunk layout and seeds as the sparse kernel; each chunk draws
-    DENSE_BATCH-sample batches with the Numba sampler and multiplies them by BLAS on one thread, the
-    chunks running on Numba's threads (a threaded BLAS on top was several times slower under load)."""
-    from ._blas import single_threaded_blas
+    DENSE_BATCH-sample batches with the Numba sampler and multiplies them by BLAS on one thread (the
+    caller, monte_carlo, runs under @one_blas_thread), the chunks running on Numba's threads (a
+    threaded BLAS on top was several times slower under load)."""
     from ._kernels.montecarlo import dense_chunks
 
     w_in_t = np.ascontiguousarray(weights.W_in.T)
     w_out_t = np.ascontiguousarray(weights.W_out.T)
     m_t = np.ascontiguousarray(task.mixing.T)
-    with single_threaded_blas():
-        return dense_chunks(w_in_t, w_out_t, m_t, float(task.p), sizes, seeds, DENSE_BATCH)
+    return dense_chunks(w_in_t, w_out_t, m_t, float(task.p), sizes, seeds, DENSE_BATCH)
 
 
 def dense_numpy_loss(

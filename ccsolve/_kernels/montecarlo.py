@@ -412,7 +412,7 @@ def dense_chunks(w_in_t, w_out_t, m_t, p, chunk_sizes, seeds, batch):
 
     Each chunk draws batches of `batch` samples in row layout (samples x features) with the skip
     sampler (dense_inputs) and forms the errors with BLAS (np.dot). The chunks run on Numba's threads:
-    call it with the BLAS on one thread (loss._dense_chunks does), so that the threads do not fight.
+    call it with the BLAS on one thread (loss.monte_carlo does), so that the threads do not fight.
     w_in_t (n, d) = W_in^T, w_out_t (d, n) = W_out^T, m_t (n, n) = M^T.
     """
     n_chunks = chunk_sizes.shape[0]
