@@ -11,31 +11,116 @@ import numbers
 import numpy as np
 
 
-def as_matrix(name: str, value, shape: tuple | None = None) -> np.ndarray:
-    """Return `value` as a finite float64 2-D array, checking its shape.
+MAX_ABS = 1e30
+"""Largest |entry| accepted in weights, mixing matrices, inputs and offsets.
 
-    `shape` entries may be None (any size along that axis).
+A squared error sums n_features terms, each a sum of n_neurons * n_features products of two weights and
+an input; the standard error squares it again. With every entry <= 1e30 and n_features, n_neurons <=
+10^4, a per-sample squared error is <= ~1e140 and its square <= ~1e280, below the float64 maximum
+(1.8e308), so no loss, gradient or standard error can overflow to inf or NaN."""
+
+MAX_SAMPLES = 10**11
+"""Most samples one evaluation may draw (n_samples, or what a tol needs): 1e11 samples take hours at
+the measured 1e7..1e8 samples/s; more could not finish (and would not fit their seeds in memory)."""
+
+
+def _kind_error(name: str, what: str, value, dtype) -> TypeError:
+    return TypeError(f"{name} must be {what} of real numbers, got {type(value).__name__} of dtype {dtype}")
+
+
+def as_array(name: str, value, ndim=(2,), shape: tuple | None = None, bound: float = MAX_ABS,
+             allow_empty: bool = False) -> np.ndarray:
+    """Return `value` as a finite, real, non-bool float64 array with ndim in `ndim`, |entries| <= bound.
+
+    `shape` (for 2-D) entries may be None (any size along that axis). Raises TypeError for values of the
+    wrong kind (str, None, bool or complex arrays, objects) and ValueError for wrong shapes or values,
+    each message naming `name`.
     """
-    if isinstance(value, (str, bytes)) or value is None:
-        raise TypeError(f"{name} must be a 2-D array of numbers, got {type(value).__name__}")
+    what = "a " + " or ".join(f"{k}-D" for k in ndim) + " array"
+    if isinstance(value, (str, bytes)) or value is None or isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be {what} of real numbers, got {type(value).__name__}")
     try:
-        arr = np.asarray(value, dtype=np.float64)
+        raw = np.asarray(value)
+    except (TypeError, ValueError) as exc:  # ragged nested lists
+        raise TypeError(f"{name} must be {what} of real numbers ({exc})") from None
+    if raw.dtype.kind not in "iufO":  # bool, complex, strings, dates...
+        raise _kind_error(name, what, value, raw.dtype)
+    try:
+        arr = np.asarray(raw, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a 2-D array of numbers ({exc})") from None
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D array, got shape {arr.shape}")
+        raise TypeError(f"{name} must be {what} of real numbers ({exc})") from None
+    if raw.dtype.kind == "O" and any(isinstance(e, (bool, np.bool_, complex, np.complexfloating))
+                                     for e in raw.ravel()):
+        raise _kind_error(name, what, value, "object holding bool or complex entries")
+    if arr.ndim not in ndim:
+        raise ValueError(f"{name} must be {what}, got shape {arr.shape}")
     if shape is not None:
         for axis, (got, want) in enumerate(zip(arr.shape, shape)):
             if want is not None and got != want:
+                hint = ""
+                if arr.ndim == 2 and all(w is None or w == g for w, g in zip(shape, arr.shape[::-1])):
+                    hint = " -- it looks transposed"
                 raise ValueError(
                     f"{name} must have shape {_fmt_shape(shape)}, got {arr.shape} "
-                    f"(axis {axis} is {got}, expected {want})"
+                    f"(axis {axis} is {got}, expected {want}){hint}"
                 )
-    if arr.size == 0:
+    if arr.size == 0 and not allow_empty:
         raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or inf entries")
+    if arr.size and bound is not None:
+        big = float(np.max(np.abs(arr)))
+        if big > bound:
+            raise ValueError(f"{name} has an entry of size {big:.3g}; entries must satisfy |{name}| <= "
+                             f"{bound:g} (ccsolve._validation.MAX_ABS: larger values overflow the loss)")
     return arr
+
+
+def as_matrix(name: str, value, shape: tuple | None = None) -> np.ndarray:
+    """Return `value` as a finite, real float64 2-D array with |entries| <= MAX_ABS, checking its shape.
+
+    `shape` entries may be None (any size along that axis).
+    """
+    return as_array(name, value, (2,), shape)
+
+
+def square_matrix(name: str, value) -> np.ndarray:
+    m = as_matrix(name, value)
+    if m.shape[0] != m.shape[1]:
+        raise ValueError(f"{name} must be square (n_features, n_features), got shape {m.shape}")
+    return m
+
+
+def flag(name: str, value) -> bool:
+    """A bool (Python or numpy)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool (True or False), got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+def bounded(name: str, value: float, limit: float, why: str = "") -> float:
+    """value with |value| <= limit, else a ValueError naming the parameter and the limit."""
+    if abs(value) > limit:
+        raise ValueError(f"{name}={value:g} is too large: |{name}| must be <= {limit:g}"
+                         + (f" ({why})" if why else ""))
+    return value
+
+
+def sample_count(name: str, value, minimum: int = 1, limit: int = MAX_SAMPLES) -> int:
+    """A sample count in [minimum, limit] (limit: MAX_SAMPLES, what can finish)."""
+    value = positive_int(name, value, minimum)
+    if value > limit:
+        raise ValueError(f"{name}={value} is more than can finish: {name} must be <= {limit:.3g} "
+                         "(ccsolve._validation.MAX_SAMPLES)")
+    return value
+
+
+def needed_samples(n: float, tol: float, limit: int = MAX_SAMPLES) -> int:
+    """The sample count a pilot says reaches `tol`, refused (naming tol) if above `limit` or not finite."""
+    if not np.isfinite(n) or n > limit:
+        raise ValueError(f"tol={tol:g} would need about {n:.3g} samples, more than can finish (limit "
+                         f"{limit:.3g}, ccsolve._validation.MAX_SAMPLES); use a larger tol")
+    return int(n)
 
 
 def _fmt_shape(shape) -> str:
@@ -114,7 +199,13 @@ def seed_sequence(seed) -> np.random.SeedSequence:
 
 
 def choice(name: str, value, options) -> str:
-    if value not in options:
+    try:
+        ok = value in options
+    except TypeError:  # unhashable, e.g. a list
+        ok = False
+    if not ok and not isinstance(value, (str, numbers.Number, type(None))):
+        raise TypeError(f"{name} must be one of {sorted(options)!r}, got {type(value).__name__} {value!r}")
+    if not ok:
         raise ValueError(f"{name} must be one of {sorted(options)!r}, got {value!r}")
     return value
 

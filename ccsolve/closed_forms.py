@@ -29,10 +29,7 @@ __all__ = [
 def _mixing(mixing) -> np.ndarray:
     if isinstance(mixing, Task):
         return mixing.mixing
-    m = v.as_matrix("mixing", mixing)
-    if m.shape[0] != m.shape[1]:
-        raise ValueError(f"mixing must be square (n_features, n_features), got shape {m.shape}")
-    return m
+    return v.square_matrix("mixing", mixing)
 
 
 def _p_eff(task: Task) -> float:
@@ -87,7 +84,7 @@ def _offset_terms(task: Task, features):
 def naive_offset_loss(task: Task, offset: float, features=None) -> float:
     """L/p of naive + offset: every unrepresented output reads `offset` from every used neuron."""
     task = check_task(task)
-    offset = v.real("offset", offset)
+    offset = v.bounded("offset", v.real("offset", offset), v.MAX_ABS, "ccsolve._validation.MAX_ABS")
     base, a, b_o, _ = _offset_terms(task, features)
     return (base + offset**2 * a * b_o.size - 2.0 * offset * b_o.sum()) / task.n_features
 

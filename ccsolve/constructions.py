@@ -203,7 +203,7 @@ def optimal_readout(W_in, task: Task, n_samples: int = 1 << 18, seed=0) -> Weigh
         rhs = np.hstack([np.eye(n) + task.mixing, -task.mixing]).T  # (2n, n)
         w_out = np.linalg.lstsq(lhs, rhs, rcond=None)[0].T
         return Weights(w_in, w_out)
-    n_samples = v.positive_int("n_samples", n_samples)
+    n_samples = v.sample_count("n_samples", n_samples)
     G, Y = _readout_moments(w_in, task, n_samples, seed)
     # G is PSD with zero rows for silent neurons; lstsq gives the minimum-norm solution
     scale = max(float(np.max(np.abs(G))), 1e-300)
@@ -727,13 +727,40 @@ class MinimizeResult(_Reported):
         )
 
 
+def _check_gradient_args(W_in, W_out, mixing):
+    """Validate (W_in, W_out or None, mixing) of the public gradient functions (names the culprit)."""
+    if isinstance(mixing, Task):
+        mixing = mixing.mixing
+    m = v.square_matrix("mixing", mixing)
+    n = m.shape[0]
+    w_in = v.as_matrix("W_in", W_in)
+    if w_in.shape[1] != n:
+        hint = " -- it looks transposed" if w_in.shape[0] == n else ""
+        raise ValueError(f"W_in must have shape (n_neurons, {n}) for a mixing of shape {m.shape}, got "
+                         f"{w_in.shape}{hint}")
+    if W_out is None:
+        return w_in, None, m
+    d = w_in.shape[0]
+    w_out = v.as_matrix("W_out", W_out)
+    if w_out.shape != (n, d):
+        hint = " -- it looks transposed" if w_out.shape == (d, n) else ""
+        raise ValueError(f"W_out must have shape ({n}, {d}) (n_features, n_neurons) for W_in of shape "
+                         f"{w_in.shape}, got {w_out.shape}{hint}")
+    return w_in, w_out, m
+
+
 @one_blas_thread
 def one_hot_loss_and_gradient(W_in: np.ndarray, W_out: np.ndarray, mixing: np.ndarray):
     """(L, dL/dW_in, dL/dW_out) of the exact one-hot loss L = (||W_out P - (I+M)||^2 + ||W_out N + M||^2)/(6n).
 
     P = max(W_in, 0), N = max(-W_in, 0); at W_in = 0 both branches are inactive: the subgradient 0 is
-    used there (docs/math.md).
+    used there (docs/math.md). W_in (n_neurons, n_features), W_out (n_features, n_neurons) and mixing
+    (n_features, n_features) (or a Task) are validated like every public input.
     """
+    return _one_hot_loss_and_gradient(*_check_gradient_args(W_in, W_out, mixing))
+
+
+def _one_hot_loss_and_gradient(W_in: np.ndarray, W_out: np.ndarray, mixing: np.ndarray):
     n = mixing.shape[0]
     P = np.maximum(W_in, 0.0)
     N = np.maximum(-W_in, 0.0)
@@ -773,11 +800,17 @@ def _one_hot_readout(w_in: np.ndarray, T: np.ndarray, mixing: np.ndarray) -> np.
 def reduced_one_hot_loss_and_gradient(W_in: np.ndarray, mixing: np.ndarray):
     """(L*, dL*/dW_in) of the one-hot loss with the optimal readout eliminated (variable projection):
     L*(W_in) = min_{W_out} L(W_in, W_out). By Danskin's theorem its gradient is the partial gradient of L
-    at W_out = W_out*(W_in) (docs/math.md). Also returns W_out*."""
+    at W_out = W_out*(W_in) (docs/math.md). Also returns W_out*. Inputs validated as in
+    one_hot_loss_and_gradient."""
+    w_in, _, m = _check_gradient_args(W_in, None, mixing)
+    return _reduced_one_hot_loss_and_gradient(w_in, m)
+
+
+def _reduced_one_hot_loss_and_gradient(W_in: np.ndarray, mixing: np.ndarray):
     n = mixing.shape[0]
     T = np.eye(n) + mixing
     w_out = _one_hot_readout(W_in, T, mixing)
-    loss, g_in, _ = one_hot_loss_and_gradient(W_in, w_out, mixing)
+    loss, g_in, _ = _one_hot_loss_and_gradient(W_in, w_out, mixing)
     return loss, g_in, w_out
 
 
@@ -832,7 +865,7 @@ def minimize_one_hot(
     scale = 6.0 * n
 
     def fun(x):
-        loss, g_in, _ = reduced_one_hot_loss_and_gradient(x.reshape(d, n), mixing)
+        loss, g_in, _ = _reduced_one_hot_loss_and_gradient(x.reshape(d, n), mixing)
         return loss * scale, g_in.ravel() * scale
 
     bar = _progress_bar(progress, len(expanded), "minimize_one_hot")

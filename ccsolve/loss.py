@@ -102,7 +102,7 @@ def loss_per_feature(
     if method in ("stratified", "auto") or tol is not None:
         from .stratified import dispatch
 
-        n_samples = v.positive_int("n_samples", n_samples, minimum=2)
+        n_samples = v.sample_count("n_samples", n_samples, minimum=2)
         return dispatch(weights, task, method, n_samples, tol, seed)
     if method == "exact":
         if not task.one_hot:
@@ -115,7 +115,7 @@ def loss_per_feature(
         t0 = time.perf_counter()
         value = one_hot_loss(weights, task.mixing)
         return LossEstimate(value, 0.0, 0, "exact", None, time.perf_counter() - t0)
-    n_samples = v.positive_int("n_samples", n_samples, minimum=2)
+    n_samples = v.sample_count("n_samples", n_samples, minimum=2)
     return monte_carlo(weights, task, n_samples, seed)
 
 
@@ -182,8 +182,8 @@ def dense_numpy_loss(
     """
     task = check_task(task)
     weights = check_weights(weights, task.n_features)
-    n_samples = v.positive_int("n_samples", n_samples, minimum=2)
-    batch = v.positive_int("batch", batch)
+    n_samples = v.sample_count("n_samples", n_samples, minimum=2)
+    batch = v.sample_count("batch", batch, limit=max(1, (1 << 28) // task.n_features))
     gen = v.rng(seed)
     n = task.n_features
     w_in_t, w_out_t, m_t = weights.W_in.T, weights.W_out.T, task.mixing.T

@@ -30,7 +30,7 @@ def embedding(n_features: int = 100, d_embed: int = 1000, seed=None, sign: int =
     """
     n_features = v.positive_int("n_features", n_features)
     d_embed = v.positive_int("d_embed", d_embed)
-    if sign not in (1, -1) or isinstance(sign, bool):
+    if sign not in (1, -1) or isinstance(sign, (bool, np.bool_)):
         raise ValueError(f"sign must be +1 or -1, got {sign!r}")
     gen = v.rng(seed)
     w_e = gen.standard_normal((n_features, d_embed))
@@ -56,7 +56,10 @@ def random(
     zero_diagonal=True sets the diagonal to zero.
     """
     n_features = v.positive_int("n_features", n_features)
-    sigma = v.non_negative("sigma", sigma)
+    sigma = v.bounded("sigma", v.non_negative("sigma", sigma), v.MAX_ABS / 100,
+                      "entries are sigma times standard normals and must stay <= ccsolve._validation.MAX_ABS")
+    symmetric = v.flag("symmetric", symmetric)
+    zero_diagonal = v.flag("zero_diagonal", zero_diagonal)
     gen = v.rng(seed)
     g = gen.standard_normal((n_features, n_features))
     if symmetric:
@@ -68,9 +71,7 @@ def random(
 
 def describe(mixing) -> dict:
     """Summary statistics of a mixing matrix (for reports and JSON)."""
-    m = v.as_matrix("mixing", mixing)
-    if m.shape[0] != m.shape[1]:
-        raise ValueError(f"mixing must be square, got shape {m.shape}")
+    m = v.square_matrix("mixing", mixing)
     off = m[~np.eye(m.shape[0], dtype=bool)]
     sym = bool(np.allclose(m, m.T))
     out = {

@@ -426,6 +426,9 @@ def _run(weights, m, ps, tol, n_samples, ss, trunc, progress, desc):
                 s = np.sum(a / np.sqrt(c))
                 if s > 0:
                     need = np.maximum(need, n_samples * (a / np.sqrt(c)) / s)
+        if tol is not None:
+            with np.errstate(over="ignore"):
+                v.needed_samples(float(np.sum(need)), tol)  # refuse what cannot finish, naming tol
         for k, nk in zip(ks_needed, need):
             counts[k] = int(max(MIN_SAMPLES, math.ceil(nk)))
     total = sum(counts.values())
@@ -484,7 +487,7 @@ def stratum_losses(
     k_max = n if k_max is None else v.positive_int("k_max", k_max)
     if k_max > n:
         raise ValueError(f"k_max must be <= n_features={n}, got {k_max}")
-    n_samples = v.positive_int("n_samples", n_samples, minimum=2)
+    n_samples = v.sample_count("n_samples", n_samples, minimum=2)
     ss = v.seed_sequence(seed)
     from tqdm.auto import tqdm
 
@@ -681,7 +684,9 @@ def _mc_to_tol(weights: Weights, task: Task, tol: float, seed) -> LossEstimate:
     main_ss = np.random.SeedSequence(ss.entropy, spawn_key=tuple(ss.spawn_key) + (1,))
     n_pilot = MC_PILOT
     pilot = monte_carlo(weights, task, n_pilot, pilot_ss)
-    n_main = max(n_pilot, int(math.ceil(ALLOC_SAFETY * n_pilot * (pilot.stderr / tol) ** 2)))
+    with np.errstate(over="ignore"):
+        need = ALLOC_SAFETY * n_pilot * np.float64(pilot.stderr / tol) ** 2
+    n_main = max(n_pilot, int(math.ceil(v.needed_samples(float(need), tol))))
     est = monte_carlo(weights, task, n_main, main_ss)
     est.details["pilot_samples"] = n_pilot
     return est

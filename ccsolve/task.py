@@ -38,10 +38,7 @@ class Task:
     n_features: int = field(init=False)
 
     def __post_init__(self):
-        m = v.as_matrix("mixing", self.mixing)
-        if m.shape[0] != m.shape[1]:
-            raise ValueError(f"mixing must be square (n_features, n_features), got shape {m.shape}")
-        m = m.copy()
+        m = v.square_matrix("mixing", self.mixing).copy()
         m.setflags(write=False)
         object.__setattr__(self, "mixing", m)
         object.__setattr__(self, "n_features", int(m.shape[0]))
@@ -110,7 +107,8 @@ def sample_inputs(task: Task, n_samples: int, seed=None) -> np.ndarray:
     `seed` is an int, a numpy Generator or None.
     """
     task = check_task(task)
-    n_samples = v.positive_int("n_samples", n_samples)
+    # a dense float64 batch: at most 2**28 entries (2 GiB)
+    n_samples = v.sample_count("n_samples", n_samples, limit=max(1, (1 << 28) // task.n_features))
     gen = v.rng(seed)
     n = task.n_features
     values = gen.uniform(-1.0, 1.0, size=(n, n_samples))
@@ -127,11 +125,9 @@ def sample_inputs(task: Task, n_samples: int, seed=None) -> np.ndarray:
 def labels(task: Task, x) -> np.ndarray:
     """y = ReLU(x) + M x for x of shape (n_features,) or (n_features, n_samples)."""
     task = check_task(task)
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim not in (1, 2) or x.shape[0] != task.n_features:
+    x = v.as_array("x", x, ndim=(1, 2))
+    if x.shape[0] != task.n_features:
         raise ValueError(
             f"x must have shape ({task.n_features},) or ({task.n_features}, n_samples), got {x.shape}"
         )
-    if not np.all(np.isfinite(x)):
-        raise ValueError("x contains NaN or inf entries")
     return np.maximum(x, 0.0) + task.mixing @ x

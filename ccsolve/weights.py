@@ -31,7 +31,9 @@ class Weights:
     def __post_init__(self):
         w_in = v.as_matrix("W_in", self.W_in)
         d, n = w_in.shape
-        w_out = v.as_matrix("W_out", self.W_out, shape=(n, d))
+        w_out = v.as_matrix("W_out", self.W_out)
+        if w_out.shape != (n, d):
+            raise ValueError(_shape_message(w_in.shape, w_out.shape))
         for name, arr in (("W_in", w_in), ("W_out", w_out)):
             arr = arr.copy()
             arr.setflags(write=False)
@@ -52,8 +54,8 @@ class Weights:
 
     def hidden(self, x) -> np.ndarray:
         """ReLU(W_in x) for x of shape (n_features,) or (n_features, n_samples)."""
-        x = np.asarray(x, dtype=np.float64)
-        if x.ndim not in (1, 2) or x.shape[0] != self.n_features:
+        x = v.as_array("x", x, ndim=(1, 2))
+        if x.shape[0] != self.n_features:
             raise ValueError(
                 f"x must have shape ({self.n_features},) or ({self.n_features}, n_samples), got {x.shape}"
             )
@@ -79,17 +81,33 @@ class Weights:
 
     @classmethod
     def load(cls, path) -> "Weights":
-        """Read weights written by `save` (or any .npz with W_in and W_out, column convention)."""
-        with np.load(path, allow_pickle=False) as data:
+        """Read weights written by `save` (or any .npz with W_in and W_out, column convention).
+
+        A missing, truncated or foreign file raises OSError/ValueError naming the path."""
+        with _open_npz(path) as data:
             missing = {"W_in", "W_out"} - set(data.files)
             if missing:
                 raise ValueError(f"{path}: missing arrays {sorted(missing)} (has {data.files})")
-            return cls(data["W_in"], data["W_out"])
+            try:
+                return cls(_read_member(path, data, "W_in"), _read_member(path, data, "W_out"))
+            except (TypeError, ValueError) as exc:
+                if str(exc).startswith(str(path)):
+                    raise
+                raise type(exc)(f"{path}: {exc}") from None
 
     @staticmethod
     def load_metadata(path) -> dict:
-        with np.load(path, allow_pickle=False) as data:
-            return json.loads(str(data["metadata"])) if "metadata" in data.files else {}
+        with _open_npz(path) as data:
+            if "metadata" not in data.files:
+                return {}
+            text = str(_read_member(path, data, "metadata"))
+        try:
+            meta = json.loads(text)
+        except ValueError as exc:
+            raise ValueError(f"{path}: the metadata is not valid JSON ({exc})") from None
+        if not isinstance(meta, dict):
+            raise ValueError(f"{path}: the metadata must be a JSON object, got {type(meta).__name__}")
+        return meta
 
     def __eq__(self, other):
         if not isinstance(other, Weights):
@@ -100,6 +118,43 @@ class Weights:
 
     def __repr__(self):
         return f"Weights(n_neurons={self.n_neurons}, n_features={self.n_features})"
+
+
+def _open_npz(path):
+    """np.load of an .npz, with errors that name the path (truncated, random or pickled bytes)."""
+    import os
+    import zipfile
+
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{os.fspath(path)}: not a ccsolve weights file (.npz written by Weights.save): "
+                         f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise ValueError(f"{os.fspath(path)}: not a ccsolve weights file (.npz written by Weights.save): "
+                         "it holds a single array")
+    return data
+
+
+def _read_member(path, data, key):
+    import zipfile
+
+    try:
+        return data[key]
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        raise ValueError(f"{path}: array {key!r} is unreadable (truncated or corrupt file): "
+                         f"{type(exc).__name__}") from None
+
+
+def _shape_message(s_in, s_out) -> str:
+    msg = (f"W_in has shape {s_in} (n_neurons, n_features) so W_out must have shape {s_in[::-1]} "
+           f"(n_features, n_neurons), got {s_out}")
+    if s_in == s_out:  # one of the two is transposed; d < n is the compressed case
+        guilty = "W_in" if s_in[0] > s_in[1] else "W_out"
+        msg += f"; {guilty} looks transposed (W_in is (n_neurons, n_features), W_out (n_features, n_neurons))"
+    return msg
 
 
 def check_weights(weights, n_features: int | None = None) -> Weights:
