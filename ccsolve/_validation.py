@@ -110,8 +110,8 @@ def sample_count(name: str, value, minimum: int = 1, limit: int = MAX_SAMPLES) -
     """A sample count in [minimum, limit] (limit: MAX_SAMPLES, what can finish)."""
     value = positive_int(name, value, minimum)
     if value > limit:
-        raise ValueError(f"{name}={value} is more than can finish: {name} must be <= {limit:.3g} "
-                         "(ccsolve._validation.MAX_SAMPLES)")
+        raise ValueError(f"{name}={value} is more than can finish: {name} must be <= {limit:.3g}"
+                         + (" (ccsolve._validation.MAX_SAMPLES)" if limit == MAX_SAMPLES else ""))
     return value
 
 

@@ -303,6 +303,9 @@ def product_vs_mixing(weights: Weights, mixing) -> ProductVsMixing:
     n = m.shape[0]
     if n < 2:
         raise ValueError("product_vs_mixing needs n_features >= 2 (off-diagonal entries)")
+    if not np.any(m[~np.eye(n, dtype=bool)]):
+        raise ValueError("mixing is zero off the diagonal: there is no off-diagonal slope to fit "
+                         "(product_vs_mixing needs a non-zero mixing)")
     p = weights.W_out @ weights.W_in
     off = ~np.eye(n, dtype=bool)
     mo, po = m[off], p[off]

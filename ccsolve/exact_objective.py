@@ -85,6 +85,9 @@ class ExactObjective:
             self.k_max = 1
         else:
             self.weights_k = stratum_weights(n, task.p)
+            if n < 2:
+                raise ValueError(f"task has n_features={n}: the exact objective at p needs n_features >= 2 "
+                                 "(with one feature every input is one-hot: use Task(..., one_hot=True))")
             if k_max is None:
                 k_max = default_k_max(n, task.p)
             self.k_max = v.positive_int("k_max", k_max, minimum=2)

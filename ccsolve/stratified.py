@@ -670,7 +670,7 @@ def exact_loss(weights: Weights, task: Task, tol) -> LossEstimate:
             "method='stratified' or 'auto'"
         )
     e2 = pair_loss(weights, task.mixing) if n >= 2 else 0.0
-    value = float(w[1] * one_hot_loss(weights, task.mixing) + w[2] * e2)
+    value = float(w[1] * one_hot_loss(weights, task.mixing) + (w[2] * e2 if n >= 2 else 0.0))
     details = {"stat_stderr": 0.0, "truncation_bound": bound}
     return LossEstimate(value, bound, 0, "exact", p, time.perf_counter() - t0, details)
 

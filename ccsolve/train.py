@@ -46,6 +46,9 @@ __all__ = ["TrainResult", "TrainingDivergedError", "train", "train_dense_numpy",
 CHUNK = 1024  # samples per chunk: the unit of parallel work and of seeding (fixed: determinism)
 DENSE_P = 0.5  # path="auto": dense BLAS batches from this p on (docs/benchmarks.md, "## Trainer")
 BLOCK = 250  # steps per kernel call between progress-bar updates
+MAX_BATCH = 1 << 24  # batch_size limit: one step's samples (the dense path holds a batch in memory)
+MAX_TRAIN_SAMPLES = 10**10  # steps * batch_size limit: hours at the measured speed (and 80 MB of seeds)
+DIVERGED_FACTOR = 1e8  # a batch loss this many times the first step's (or the zero model's) is divergence
 
 
 def _threads(threads) -> int:
@@ -61,7 +64,9 @@ def _threads(threads) -> int:
             busy = False
         return 1 if busy else numba.get_num_threads()
     threads = v.positive_int("threads", threads)
-    return min(threads, top)
+    if threads > top:
+        raise ValueError(f"threads must be <= {top} (numba.config.NUMBA_NUM_THREADS), got {threads}")
+    return threads
 
 
 @contextlib.contextmanager
@@ -172,7 +177,8 @@ def _setup(task, steps, batch_size, lr, weight_decay, betas, eps, seed, init, no
            record_every):
     task = check_task(task)
     steps = v.positive_int("steps", steps)
-    batch_size = v.positive_int("batch_size", batch_size)
+    batch_size = v.sample_count("batch_size", batch_size, limit=MAX_BATCH)
+    v.sample_count("steps * batch_size", steps * batch_size, limit=MAX_TRAIN_SAMPLES)
     lr = v.positive("lr", lr)
     weight_decay = v.non_negative("weight_decay", weight_decay)
     betas = _check_betas(betas)
@@ -228,6 +234,12 @@ def _progress_bar(total, enabled, desc):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, disable=not enabled, desc=desc, unit="step", leave=False, mininterval=0.5)
+
+
+def _zero_loss(task) -> float:
+    from .closed_forms import zero_loss
+
+    return zero_loss(task)
 
 
 def _diverged(step, lrs, lr, loss):
@@ -289,8 +301,10 @@ def train(
     v.choice("path", path, {"auto", "sparse", "dense"})
     threads = _threads(threads)
     n, d = task.n_features, task.n_neurons
+    sigma_init = v.bounded("sigma_init", v.positive("sigma_init", sigma_init), v.MAX_ABS / 100,
+                           "sigma * mixing_base must stay <= ccsolve._validation.MAX_ABS")
     if learn_sigma:
-        sigma0 = v.real("sigma_init", sigma_init)
+        sigma0 = sigma_init
         if mixing_base is None:
             rms = float(np.sqrt(np.mean(task.mixing**2)))
             if rms == 0.0:
@@ -352,6 +366,12 @@ def train(
                                    losses[done:stop], sigmas[done:stop])
             if got < stop - done:
                 raise _diverged(done + got, lrs, lr, losses[done + got])
+            if done == 0:
+                ceiling = DIVERGED_FACTOR * max(float(losses[0]), _zero_loss(task), 1e-300)
+            big = np.flatnonzero(losses[done:stop] > ceiling)
+            if big.size:  # finite but exploding (a too large lr): report the first such step
+                raise _diverged(done + int(big[0]), lrs, lr, f"{losses[done + big[0]]:.3g}, more than "
+                                f"{DIVERGED_FACTOR:g} times the first step's or the zero model's")
             if not state.finite():
                 raise _diverged(stop - 1, lrs, lr, "finite but the weights overflowed")
             done = stop
