@@ -123,6 +123,36 @@ def needed_samples(n: float, tol: float, limit: int = MAX_SAMPLES) -> int:
     return int(n)
 
 
+def output_dir(name: str, path) -> str:
+    """Check that `path` can be an output directory before any work: create it and probe a write.
+
+    Raises ValueError naming `name` for an empty path, an existing file, a path under a file or a
+    place that cannot be written (one line, for a CLI's exit 2).
+    """
+    import os
+    import tempfile
+
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a directory path, got {type(path).__name__}")
+    path = os.fspath(path)
+    if not path.strip():
+        raise ValueError(f"{name} must be a directory path, got an empty string")
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise ValueError(f"{name} {path!r} is an existing file, not a directory")
+    parent = os.path.abspath(path)
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise ValueError(f"{name} {path!r} is under {parent!r}, which is a file, not a directory")
+    try:
+        os.makedirs(path, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path, prefix=".tmp-probe-"):
+            pass
+    except OSError as exc:
+        raise ValueError(f"{name} {path!r} cannot be written: {exc.strerror or exc}") from None
+    return path
+
+
 def _fmt_shape(shape) -> str:
     return "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
 

@@ -57,7 +57,7 @@ class Row:
             "method": self.method,
             "one_hot_loss": self.one_hot,
             "gap_to_lower_bound": self.gap,
-            "relative_to_naive": self.relative_to_naive,
+            "relative_to_naive": self.relative_to_naive if np.isfinite(self.relative_to_naive) else None,
             "seconds_to_build": self.seconds,
             "diagnostics": self.diagnostics,
         }
@@ -199,7 +199,9 @@ def compare(task: Task, *, seed: int = 0, steps: int = 10_000, train: bool = Tru
         oh = one_hot_loss(weights, task.mixing)
         if naive_value is None:
             naive_value = value
-        rows.append(Row(name, value, stderr, method, oh, oh - lb, value / naive_value, seconds, weights, diag))
+        # naive exact (loss 0, e.g. clean M with n_neurons >= n_features): no ratio to report
+        rel = value / naive_value if naive_value > 0 else (1.0 if value == 0 else float("nan"))
+        rows.append(Row(name, value, stderr, method, oh, oh - lb, rel, seconds, weights, diag))
     cfg = dict(config or {})
     cfg.update({"seed": seed, "steps": steps, "train": train, "n_samples": n_samples})
     return Comparison(task, cfg, lb, rows, time.perf_counter() - t_start)
@@ -207,8 +209,13 @@ def compare(task: Task, *, seed: int = 0, steps: int = 10_000, train: bool = Tru
 
 def write_outputs(result: Comparison, out: str, progress: bool = True, n_curve: int = 25,
                   curve_tol: float = 1e-3) -> list:
-    """results.json, weights/<name>.npz, loss_curves.png and bars.png under `out`; returns the paths."""
+    """results.json, weights/<name>.npz, loss_curves.png and bars.png under `out`; returns the paths.
+
+    results.json is written first with "status": "incomplete" and last, with every result, with
+    "status": "complete": a directory whose results.json does not say "complete" is from a run that was
+    killed or failed (docs/compare.md)."""
     os.makedirs(out, exist_ok=True)
+    _write_status(out, "incomplete", result.config)
     paths = []
     for row in result.rows:
         fname = os.path.join(out, "weights", _slug(row.name) + ".npz")
@@ -225,9 +232,18 @@ def write_outputs(result: Comparison, out: str, progress: bool = True, n_curve: 
     plots.plot_bars([(r.name, r.value, r.stderr) for r in result.rows], result.task, path=bars_path)
     paths.append(bars_path)
     json_path = os.path.join(out, "results.json")
-    atomic_write_json(json_path, result.to_dict())
+    atomic_write_json(json_path, {"status": "complete", **result.to_dict()})
     paths.append(json_path)
     return paths
+
+
+def _write_status(out: str, status: str, config: dict) -> None:
+    """results.json holding only the run's status (the marker of a run in progress or killed)."""
+    atomic_write_json(os.path.join(out, "results.json"), {
+        "status": status, "ccsolve_version": __version__, "config": config,
+        "note": "the run writing this directory has not finished (or was killed); results.json is "
+                "rewritten with status 'complete' when it does",
+    })
 
 
 def _curves(result: Comparison, n_curve: int, tol: float, progress: bool) -> dict:
@@ -281,15 +297,19 @@ def main(argv=None) -> int:
     config = {k: v_ for k, v_ in vars(args).items() if k not in ("out", "json", "quiet")}
     try:
         v.positive_int("--steps", args.steps)
-        v.positive_int("--n-samples", args.n_samples, minimum=2)
+        v.sample_count("--n-samples", args.n_samples, minimum=2)
+        v.positive_int("--seed", args.seed, minimum=0)
         task = build_task(args.mixing, args.sigma, args.sign, args.d_embed, args.p, args.one_hot,
                           args.n_features, args.n_neurons, args.seed)
+        if args.out is not None:  # before any work: exit 2 now, not after the computation
+            v.output_dir("--out", args.out)
+            _write_status(args.out, "incomplete", config)
     except (TypeError, ValueError) as exc:
         ap.exit(2, f"{ap.prog}: error: {exc}\n")
     progress = not args.quiet and not args.json
     result = compare(task, seed=args.seed, steps=args.steps, train=not args.no_train,
                      n_samples=args.n_samples, progress=progress, config=config)
-    if args.out:
+    if args.out is not None:
         write_outputs(result, args.out, progress=progress)
     if args.json:
         json.dump(result.to_dict(), sys.stdout, indent=2, default=float)

@@ -560,7 +560,10 @@ def _snmf_reference(T: np.ndarray, d: int, random_state: int, rounds: int = 500,
 
     Init: U from an NMF of |T|; then `rounds` times: V = pinv(U) T (skipped if cond(U) >= 1e12), and
     5 projected-gradient steps U <- max(U - lr (U V - T) V^T, 1e-8) with lr on a half cosine from 0.1
-    to 0.001. Returns (U, V, history of ||U V - T||^2 per round).
+    to 0.001. Returns (U, V, history of ||U V - T||^2 per round). Where the fixed-step gradient steps
+    overflow (e.g. clean M with n_neurons = n_features), the published recipe would return NaN: this one
+    stops at the last iterate with finite entries <= MAX_ABS instead (history then has fewer than
+    rounds + 1 entries).
     """
     U = _nmf_sklearn_like(np.abs(T), d, random_state)
     V = np.linalg.pinv(U) @ T
@@ -571,9 +574,16 @@ def _snmf_reference(T: np.ndarray, d: int, random_state: int, rounds: int = 500,
         s = np.linalg.svd(U, compute_uv=False)
         if s[-1] > 0 and s[0] / s[-1] < 1e12:
             V = np.linalg.pinv(U) @ T
-        for _ in range(5):
-            U = np.maximum(U - lr * ((U @ V - T) @ V.T), 1e-8)
-        history.append(float(np.sum((U @ V - T) ** 2)))
+        U_prev, V_prev = U, V
+        with np.errstate(over="ignore", invalid="ignore"):
+            for _ in range(5):
+                U = np.maximum(U - lr * ((U @ V - T) @ V.T), 1e-8)
+            err = float(np.sum((U @ V - T) ** 2))
+        if not (np.isfinite(err) and max(np.abs(U).max(), np.abs(V).max()) <= v.MAX_ABS):
+            # diverged: keep the last finite iterate
+            U, V = U_prev, V_prev
+            break
+        history.append(err)
         if bar is not None:
             bar.update(1)
     return U, V, np.array(history)

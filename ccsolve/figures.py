@@ -530,12 +530,20 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=None, help="processes (default: the cores; 1 = serial)")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
-    names = list(FIGURES) if args.names == ["all"] else [n.removeprefix("fig") for n in args.names]
+    names = []
+    for n in args.names:  # 'all' may come with other names: only the unknown ones are reported
+        for m in (FIGURES if n == "all" else [n.removeprefix("fig")]):
+            if m not in names:
+                names.append(m)
     bad = [n for n in names if n not in FIGURES]
     if bad:
         ap.error(f"unknown figure(s) {bad}; choose from {list(FIGURES)} or 'all'")
     if args.workers is not None and args.workers < 1:
         ap.error(f"--workers must be >= 1, got {args.workers}")
+    try:
+        v.output_dir("--out", args.out)  # before any work
+    except (TypeError, ValueError) as exc:
+        ap.error(str(exc))
     for name in names:
         t0 = time.perf_counter()
         paths = make_figure(name, args.out, args.quick, args.workers, not args.quiet)
