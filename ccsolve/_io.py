@@ -6,7 +6,9 @@ import json
 import os
 import tempfile
 
-__all__ = ["atomic_write_bytes", "atomic_write_json", "atomic_write_text"]
+__all__ = ["atomic_write_bytes", "atomic_write_json", "atomic_write_text", "remove_stale_tmp"]
+
+STALE_TMP_SECONDS = 600.0  # a .tmp-* file untouched this long belongs to a killed write
 
 
 def atomic_write_bytes(path, data: bytes) -> None:
@@ -47,3 +49,27 @@ def _json_default(obj):
     if isinstance(obj, np.ndarray):
         return obj.tolist()
     raise TypeError(f"cannot serialise {type(obj).__name__} to JSON")
+
+
+def remove_stale_tmp(directory, max_age: float = STALE_TMP_SECONDS) -> list:
+    """Delete the `.tmp-*` files atomic writes left in `directory` when killed (older than max_age s;
+    a younger one may belong to a write in progress). Returns the paths removed."""
+    import time
+
+    removed = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    now = time.time()
+    for name in names:
+        if not name.startswith(".tmp-"):
+            continue
+        path = os.path.join(directory, name)
+        try:
+            if os.path.isfile(path) and now - os.path.getmtime(path) > max_age:
+                os.unlink(path)
+                removed.append(path)
+        except OSError:
+            pass
+    return removed

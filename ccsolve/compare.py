@@ -216,6 +216,10 @@ def write_outputs(result: Comparison, out: str, progress: bool = True, n_curve: 
     killed or failed (docs/compare.md)."""
     os.makedirs(out, exist_ok=True)
     _write_status(out, "incomplete", result.config)
+    from ._io import remove_stale_tmp
+
+    for sub in (out, os.path.join(out, "weights")):
+        remove_stale_tmp(sub)  # left by a killed earlier run
     paths = []
     for row in result.rows:
         fname = os.path.join(out, "weights", _slug(row.name) + ".npz")

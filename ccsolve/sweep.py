@@ -34,7 +34,7 @@ from datetime import datetime, timezone
 import numpy as np
 
 from . import _validation as v
-from ._io import _json_default, atomic_write_json
+from ._io import _json_default, atomic_write_json, remove_stale_tmp
 
 __all__ = [
     "SweepResult",
@@ -50,7 +50,7 @@ __all__ = [
     "EVAL_DEFAULTS",
 ]
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: with a checksum of the result (format 1 files are still read)
 
 # ---------------------------------------------------------------------------------------------------
 # configs, keys, results
@@ -215,7 +215,16 @@ def _read_cache(path: str, config: dict, name: str):
     if (not isinstance(doc, dict) or doc.get("function") != name or doc.get("config") != config
             or not isinstance(doc.get("result"), dict)):
         return "corrupt"
+    # format 2 files carry a checksum of the result (an edited result is detected); format 1 had none
+    if doc.get("format") != 1 and doc.get("checksum") != _checksum(doc["result"]):
+        return "corrupt"
     return doc["result"]
+
+
+def _checksum(result: dict) -> str:
+    """sha256 of the result's canonical JSON (sorted keys, NaN allowed): stored with each cached point."""
+    text = json.dumps(result, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=True)
+    return "sha256:" + hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
 def _write_cache(path: str, key: str, name: str, config: dict, result: dict, seconds: float) -> None:
@@ -227,6 +236,7 @@ def _write_cache(path: str, key: str, name: str, config: dict, result: dict, sec
         "function": name,
         "config": config,
         "result": result,
+        "checksum": _checksum(result),
         "ccsolve_version": __version__,
         "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "seconds": seconds,
@@ -237,7 +247,47 @@ def _write_cache(path: str, key: str, name: str, config: dict, result: dict, sec
 # executors
 
 
-def _worker_init(numba_threads: int) -> None:
+def _watch_parent(parent_pid: int) -> None:
+    """Exit this worker as soon as process `parent_pid` (the sweep's) dies, e.g. by SIGKILL.
+
+    The workers are children of the forkserver, not of the sweep, so PR_SET_PDEATHSIG would not fire:
+    a daemon thread waits on a pidfd of the sweep (Linux >= 5.3), else polls it every 0.5 s."""
+    import threading
+
+    def wait_pidfd(fd):
+        import select
+
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        poller.poll()  # readable when the process exits
+        os._exit(1)
+
+    def poll_pid():
+        while True:
+            time.sleep(0.5)
+            try:
+                os.kill(parent_pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # exists (another user's pid after reuse: treat as gone)
+                os._exit(1)
+
+    try:
+        fd = os.pidfd_open(parent_pid)
+    except (AttributeError, OSError):
+        try:
+            os.kill(parent_pid, 0)
+        except OSError:
+            os._exit(1)
+        target, args = poll_pid, ()
+    else:
+        target, args = wait_pidfd, (fd,)
+    threading.Thread(target=target, args=args, name="ccsolve-parent-watch", daemon=True).start()
+
+
+def _worker_init(numba_threads: int, parent_pid: int | None = None) -> None:
+    if parent_pid is not None:
+        _watch_parent(parent_pid)
     # n_workers processes each running parallel Numba kernels on every core would oversubscribe;
     # results do not depend on the thread count (per-chunk seeds), only the speed does.
     try:
@@ -272,7 +322,7 @@ def _default_pool(max_workers: int | None, n_points: int) -> tuple[ProcessPoolEx
     if method == "forkserver":
         ctx.set_forkserver_preload(["ccsolve", "ccsolve.sweep"])
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
-                               initargs=(threads,))
+                               initargs=(threads, os.getpid()))
     # BLAS libraries read these when numpy is imported, i.e. in the forkserver or spawned worker, before
     # any initializer runs; OpenBLAS threads spin while waiting, so workers x cores BLAS threads on
     # `cores` cores made a 100x200 SVD take a second. One thread, not cores // workers: the forkserver
@@ -352,6 +402,7 @@ def run_sweep(fn, configs, cache_dir=None, executor=None, max_workers: int | Non
                              "function (or cache_dir=None)")
         cache_dir = os.fspath(cache_dir)
         os.makedirs(cache_dir, exist_ok=True)
+        remove_stale_tmp(cache_dir)  # left by a write that was killed
     if kind == "process":
         try:
             pickle.dumps(fn)
