@@ -737,6 +737,9 @@ class MinimizeResult(_Reported):
         )
 
 
+_NO_W_OUT = object()
+
+
 def _check_gradient_args(W_in, W_out, mixing):
     """Validate (W_in, W_out or None, mixing) of the public gradient functions (names the culprit)."""
     if isinstance(mixing, Task):
@@ -748,7 +751,7 @@ def _check_gradient_args(W_in, W_out, mixing):
         hint = " -- it looks transposed" if w_in.shape[0] == n else ""
         raise ValueError(f"W_in must have shape (n_neurons, {n}) for a mixing of shape {m.shape}, got "
                          f"{w_in.shape}{hint}")
-    if W_out is None:
+    if W_out is _NO_W_OUT:
         return w_in, None, m
     d = w_in.shape[0]
     w_out = v.as_matrix("W_out", W_out)
@@ -812,7 +815,7 @@ def reduced_one_hot_loss_and_gradient(W_in: np.ndarray, mixing: np.ndarray):
     L*(W_in) = min_{W_out} L(W_in, W_out). By Danskin's theorem its gradient is the partial gradient of L
     at W_out = W_out*(W_in) (docs/math.md). Also returns W_out*. Inputs validated as in
     one_hot_loss_and_gradient."""
-    w_in, _, m = _check_gradient_args(W_in, None, mixing)
+    w_in, _, m = _check_gradient_args(W_in, _NO_W_OUT, mixing)
     return _reduced_one_hot_loss_and_gradient(w_in, m)
 
 

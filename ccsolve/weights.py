@@ -45,7 +45,13 @@ class Weights:
     def from_row_convention(cls, w_in, w_out) -> "Weights":
         """From the reference's row convention: w_in (n_features, n_neurons), w_out (n_neurons, n_features)."""
         w_in = v.as_matrix("w_in", w_in)
-        w_out = v.as_matrix("w_out", w_out, shape=(w_in.shape[1], w_in.shape[0]))
+        w_out = v.as_matrix("w_out", w_out)
+        if w_out.shape != w_in.shape[::-1]:
+            msg = (f"w_in has shape {w_in.shape} (n_features, n_neurons) so w_out must have shape "
+                   f"{w_in.shape[::-1]} (n_neurons, n_features), got {w_out.shape}")
+            if w_in.shape == w_out.shape:  # one of the two is transposed; d < n is the compressed case
+                msg += f"; {'w_in' if w_in.shape[0] < w_in.shape[1] else 'w_out'} looks transposed"
+            raise ValueError(msg)
         return cls(w_in.T, w_out.T)
 
     def to_row_convention(self) -> tuple[np.ndarray, np.ndarray]:
@@ -130,8 +136,11 @@ def _open_npz(path):
     except (FileNotFoundError, IsADirectoryError, PermissionError):
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "pickle" in why:  # numpy's hint to unpickle an unknown file: never for weights
+            why = "unrecognised format (neither .npz nor .npy)"
         raise ValueError(f"{os.fspath(path)}: not a ccsolve weights file (.npz written by Weights.save): "
-                         f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
+                         f"{why}") from None
     if not isinstance(data, np.lib.npyio.NpzFile):
         raise ValueError(f"{os.fspath(path)}: not a ccsolve weights file (.npz written by Weights.save): "
                          "it holds a single array")
