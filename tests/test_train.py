@@ -1,7 +1,6 @@
 """The trainer: hand-written gradients against finite differences, AdamW and the schedule against
 hand-computed values, the init bounds, path agreement, determinism, and the published outcomes."""
 
-import importlib
 import math
 
 import numba
@@ -9,7 +8,8 @@ import numpy as np
 import pytest
 
 import ccsolve as cc
-T = importlib.import_module("ccsolve.train")  # ccsolve.train is also the function
+from ccsolve import training as T  # noqa: E402
+from ccsolve.training import trainer as _trainer  # noqa: E402
 from ccsolve._kernels import train as K
 
 
@@ -50,9 +50,9 @@ def test_gradients_match_finite_differences(which, p, has_g):
     wt = rng.normal(size=(n, d)) * 0.6
     wo = rng.normal(size=(n, d)) * 0.6
     if which == "sparse":
-        loss, gwt, gwo, dsig = T.sparse_gradients(x, wt, wo, sigma, g, has_g)
+        loss, gwt, gwo, dsig = _trainer.sparse_gradients(x, wt, wo, sigma, g, has_g)
     else:
-        loss, gwt, gwo, dsig = T.dense_gradients(x, wt, wo, sigma, np.ascontiguousarray(g.T), has_g)
+        loss, gwt, gwo, dsig = _trainer.dense_gradients(x, wt, wo, sigma, np.ascontiguousarray(g.T), has_g)
     assert loss == pytest.approx(_brute_loss(x, wt, wo, sigma, g), rel=1e-12)
     # the kernels return sums with d(sum ||e||^2)/dW = 2 * g and d/dsigma = -2 * dsig
     f = lambda: _brute_loss(x, wt, wo, sigma, g)  # noqa: E731
@@ -72,8 +72,8 @@ def test_sparse_and_dense_paths_same_gradient_full_size(p):
     w = T.kaiming_uniform_init(100, 50, seed=2)
     wt, wo = np.ascontiguousarray(w.W_in.T), np.ascontiguousarray(w.W_out)
     x = _batch(rng, 2048, 100, p)
-    a = T.sparse_gradients(x, wt, wo, 1.3, m, True)
-    b = T.dense_gradients(x, wt, wo, 1.3, np.ascontiguousarray(m.T), True)
+    a = _trainer.sparse_gradients(x, wt, wo, 1.3, m, True)
+    b = _trainer.dense_gradients(x, wt, wo, 1.3, np.ascontiguousarray(m.T), True)
     assert a[0] == pytest.approx(b[0], rel=1e-12)
     for u, v in zip(a[1:3], b[1:3]):
         np.testing.assert_allclose(u, v, rtol=1e-9, atol=1e-12 * np.abs(v).max())

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _validation as v
-from ._blas import one_blas_thread
-from .task import Task
-from .weights import Weights, check_weights
+from ..core import validation as v
+from ..core.blas import one_blas_thread
+from ..core.task import Task
+from ..core.weights import Weights, check_weights
 
 __all__ = [
     "OneHotResponse",
@@ -88,9 +88,8 @@ def one_hot_response(weights: Weights, task, values=None, full: bool = False) ->
     |t| (W_out N)_{:, i} for t < 0, with P = ReLU(W_in), N = ReLU(-W_in).
     """
     m = _mixing_for(task, weights, "task")
-    values = np.linspace(-1.0, 1.0, 201) if values is None else _vector("values", values)
-    if not isinstance(full, (bool, np.bool_)):
-        raise TypeError(f"full must be a bool, got {type(full).__name__}")
+    values = np.linspace(-1.0, 1.0, 201) if values is None else v.vector("values", values)
+    full = v.boolean("full", full)
     a_pos = weights.W_out @ np.maximum(weights.W_in, 0.0)  # (out, in)
     a_neg = weights.W_out @ np.maximum(-weights.W_in, 0.0)
     t_pos = np.maximum(values, 0.0)
@@ -371,17 +370,3 @@ def neuron_contributions(weights: Weights, task) -> NeuronContributions:
     eff = np.where(l2 > 0, l1**2 / np.where(l2 > 0, l2, 1.0), 0.0)
     diag = np.diag(m)
     return NeuronContributions(pos, neg, 1.0 + diag, -diag, eff)
-
-
-def _vector(name: str, value) -> np.ndarray:
-    if isinstance(value, (str, bytes)) or value is None:
-        raise TypeError(f"{name} must be a 1-D array of numbers, got {type(value).__name__}")
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a 1-D array of numbers ({exc})") from None
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D array, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or inf entries")
-    return arr
