@@ -20,6 +20,7 @@ import numpy as np
 
 from . import __version__
 from .core import validation as v
+from .core.results import Result
 from .apps.cli import OneLineErrorParser
 from .core.io import atomic_write_json
 from .evaluation.closed_forms import naive_loss, naive_offset_loss, one_hot_loss, one_hot_lower_bound, optimal_offset
@@ -37,8 +38,8 @@ MIXINGS = MIXING_KINDS
 MOH_MAX_ITER = 300
 
 
-@dataclass
-class Row:
+@dataclass(repr=False)
+class Row(Result):
     """One solution in the comparison table. `value`/`stderr` are L/p at the task's p (or one-hot)."""
 
     name: str
@@ -66,8 +67,8 @@ class Row:
         }
 
 
-@dataclass
-class Comparison:
+@dataclass(repr=False)
+class Comparison(Result):
     task: Task
     config: dict
     lower_bound: float

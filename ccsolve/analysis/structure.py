@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core import validation as v
+from ..core.results import Result
 from ..core.blas import one_blas_thread
 from ..core.task import Task
 from ..core.weights import Weights, check_weights
@@ -56,8 +57,8 @@ def _mixing_for(mixing, weights: Weights, name: str = "mixing") -> np.ndarray:
 # ----------------------------------------------------------------------------------------- Fig 3
 
 
-@dataclass(frozen=True, eq=False)
-class OneHotResponse:
+@dataclass(frozen=True, eq=False, repr=False)
+class OneHotResponse(Result):
     """Response of the network when only feature i is active, at value t.
 
     values       (n_values,) the input values t
@@ -109,8 +110,8 @@ def one_hot_response(weights: Weights, task, values=None, full: bool = False) ->
 # ----------------------------------------------------------------------------------------- Fig 4
 
 
-@dataclass(frozen=True, eq=False)
-class FeatureWeightBars:
+@dataclass(frozen=True, eq=False, repr=False)
+class FeatureWeightBars(Result):
     """Per feature i and neuron a: how neuron a carries feature i to its own output.
 
     contributions  (n_features, n_neurons) W_out[i, a] * W_in[a, i] (the post's "W_in ⊙ W_out")
@@ -137,8 +138,8 @@ def feature_weight_bars(weights: Weights) -> FeatureWeightBars:
 # ----------------------------------------------------------------------------------------- Fig 7
 
 
-@dataclass(frozen=True, eq=False)
-class EigenAlignment:
+@dataclass(frozen=True, eq=False, repr=False)
+class EigenAlignment(Result):
     """Eigen- or singular vectors of a target matrix A (M or I + M) against the neuron directions.
 
     which, kind          "mixing" | "identity_plus_mixing", "eig" | "svd"
@@ -254,8 +255,8 @@ def _cosines(basis: np.ndarray, directions: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------------------- Fig 8
 
 
-@dataclass(frozen=True, eq=False)
-class ProductVsMixing:
+@dataclass(frozen=True, eq=False, repr=False)
+class ProductVsMixing(Result):
     """Entries of P = W_out W_in against M (fits of P on M unless marked "reference").
 
     product                 (n_features, n_features) P
@@ -336,8 +337,8 @@ def _linfit(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
 # ------------------------------------------------------------------------ per-neuron contributions
 
 
-@dataclass(frozen=True, eq=False)
-class NeuronContributions:
+@dataclass(frozen=True, eq=False, repr=False)
+class NeuronContributions(Result):
     """What each neuron writes into feature i's own output when only feature i is active.
 
     positive        (n_features, n_neurons) W_out[i, a] ReLU(W_in[a, i]): input t = +1

@@ -32,6 +32,7 @@ from datetime import datetime, timezone
 import numpy as np
 
 from ..core import validation as v
+from ..core.results import Result
 from ..core.io import _json_default, atomic_write_json
 from ..core.progress import progress_bar
 
@@ -143,7 +144,7 @@ class PointError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class SweepResult:
+class SweepResult(Result):
     """The outcome of run_sweep.
 
     points    list of (config, result) in the order of the configs given (configs normalised to

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..core import validation as v
+from ..core.results import Result, SolverResult
 from ..core.blas import one_blas_thread
 from ..core.task import Task, check_task
 from ..core.weights import check_weights
@@ -13,8 +14,8 @@ from ..evaluation.closed_forms import one_hot_loss, one_hot_lower_bound
 __all__ = ["Summary", "summarize", "Reported"]
 
 
-@dataclass(frozen=True)
-class Summary:
+@dataclass(frozen=True, repr=False)
+class Summary(Result):
     """How good a set of weights is.
 
     one_hot_loss      exact one-hot L/p (the p -> 0 limit)
@@ -51,7 +52,9 @@ def summarize(weights, task: Task, at_p: bool = False, n_samples: int = 1 << 22,
     return Summary(loss, bound, loss - bound, float(est.value), float(est.stderr), task.p, int(est.n_samples))
 
 
-class Reported:
+class Reported(SolverResult):
+    """A solver result (SolverResult fields) that can also summarise its weights on a task."""
+
     def summary(self, task: Task, at_p: bool = False, n_samples: int = 1 << 22, seed=0) -> Summary:
         """summarize(self.weights, task, ...)."""
         return summarize(self.weights, task, at_p=at_p, n_samples=n_samples, seed=seed)

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core import validation as v
+from ..core.results import Result
 from ..core.blas import one_blas_thread
 from ..core.progress import progress_bar
 from .closed_forms import _mixing, one_hot_loss
@@ -298,8 +299,8 @@ def _finish(sums: np.ndarray, n: int, beta: np.ndarray, g_means) -> tuple[float,
     return float(value), float(math.sqrt(_residual_var(cov, beta) / n))
 
 
-@dataclass(frozen=True)
-class StrataEstimate:
+@dataclass(frozen=True, repr=False)
+class StrataEstimate(Result):
     """Estimates of E_k = E[||y_hat - y||^2 | k active features] for the strata in `ks`.
 
     ks        (K,) int, the strata estimated (1 and 2 exact, the others by Monte Carlo)
@@ -509,8 +510,8 @@ def stratum_losses(
     )
 
 
-@dataclass(frozen=True)
-class LossCurve:
+@dataclass(frozen=True, repr=False)
+class LossCurve(Result):
     """L/p at many feature probabilities from one set of stratum estimates.
 
     ps, values, stderrs: (P,) arrays; stderrs combine the statistical standard error (stat_stderrs) and

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core import validation as v
+from ..core.results import SolverResult
 from ..core.blas import one_blas_thread
 from ..evaluation.closed_forms import one_hot_loss, one_hot_lower_bound
 from ..core.task import Task, check_task
@@ -240,7 +241,7 @@ class ExactObjective:
 
 
 @dataclass(frozen=True)
-class ExactMinimizeResult:
+class ExactMinimizeResult(SolverResult):
     """minimize_exact's result.
 
     weights       the best weights over all inits (lowest objective)

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core import validation as v
+from ..core.results import Result
 from ..core.blas import one_blas_thread
 from ..core.task import Task, check_task
 from ..core.progress import progress_bar
@@ -81,7 +82,7 @@ class TrainingDivergedError(FloatingPointError):
 
 
 @dataclass(frozen=True)
-class TrainResult:
+class TrainResult(Result):
     """Result of `train`.
 
     weights        the trained ccsolve.Weights (column convention)
