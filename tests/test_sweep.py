@@ -370,9 +370,16 @@ def test_dask_local_cluster_gives_the_same_sweep(tmp_path):
 def test_train_point_passes_config_to_the_trainer(monkeypatch):
     calls = []
 
-    class FakeResult:
-        def __init__(self, weights):
-            self.weights, self.losses, self.seconds, self.steps = weights, np.array([0.2, 0.1]), 1.5, 2
+    import dataclasses
+
+    from ccsolve.core.results import Result
+
+    @dataclasses.dataclass(frozen=True)
+    class FakeResult(Result):
+        weights: object
+        losses: np.ndarray = dataclasses.field(default_factory=lambda: np.array([0.2, 0.1]))
+        seconds: float = 1.5
+        steps: int = 2
 
     def fake_train(task, steps=10, seed=None, progress=True, lr=1e-3):
         calls.append(dict(task=task, steps=steps, seed=seed, progress=progress, lr=lr))

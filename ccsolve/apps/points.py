@@ -4,13 +4,13 @@ dict, then evaluate a construction (evaluate_point) or a freshly trained model (
 from __future__ import annotations
 
 import inspect
-import numbers
 from collections.abc import Mapping
 
 import numpy as np
 
 from .. import constructions
 from ..core import validation as v
+from ..core.results import Result
 from ..core.mixing import KINDS
 from ..core.mixing import make as mixing_matrix
 from ..core.task import Task
@@ -93,21 +93,15 @@ def _accepts(func, name: str) -> bool:
 
 
 def _scalar_fields(obj, skip=("weights", "seconds")) -> dict:
-    """JSON scalars among a result object's fields (timings left out: results must be deterministic)."""
-    if hasattr(obj, "__dataclass_fields__"):
-        items = {f: getattr(obj, f) for f in obj.__dataclass_fields__}
-    elif hasattr(obj, "__dict__"):
-        items = dict(vars(obj))
-    else:
+    """JSON scalars among a result's fields (timings left out: results must be deterministic)."""
+    if not isinstance(obj, Result):
         return {}
     out = {}
-    for k, val in items.items():
+    for k, val in obj.to_dict().items():
         if k in skip or k.startswith("_") or k.endswith("seconds"):
             continue
-        if isinstance(val, (bool, np.bool_, str)):
-            out[k] = val if isinstance(val, str) else bool(val)
-        elif isinstance(val, numbers.Real):
-            out[k] = float(val) if not isinstance(val, numbers.Integral) else int(val)
+        if isinstance(val, (bool, str, int, float)):
+            out[k] = val
     return out
 
 

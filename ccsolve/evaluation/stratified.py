@@ -339,18 +339,6 @@ class StrataEstimate(Result):
         trunc = float(self.slope * np.sum((k * w)[rest]))
         return value, stat, trunc
 
-    def to_dict(self) -> dict:
-        return {
-            "ks": self.ks.tolist(),
-            "values": self.values.tolist(),
-            "stderrs": self.stderrs.tolist(),
-            "n_samples": self.n_samples.tolist(),
-            "n_features": self.n_features,
-            "slope": self.slope,
-            "pilot_samples": self.pilot_samples,
-            "seconds": self.seconds,
-            "details": self.details,
-        }
 
 
 def _strata_needed(n: int, p: float, slope: float, trunc: float) -> np.ndarray:
@@ -542,19 +530,6 @@ class LossCurve(Result):
             {"stat_stderr": float(self.stat_stderrs[i]), "truncation_bound": float(self.truncation_bounds[i])},
         )
 
-    def to_dict(self) -> dict:
-        return {
-            "ps": self.ps.tolist(),
-            "values": self.values.tolist(),
-            "stderrs": self.stderrs.tolist(),
-            "stat_stderrs": self.stat_stderrs.tolist(),
-            "truncation_bounds": self.truncation_bounds.tolist(),
-            "n_samples": self.n_samples,
-            "tol": self.tol,
-            "seconds": self.seconds,
-            "method": self.method,
-            "strata": self.strata.to_dict(),
-        }
 
 
 def _ps(ps) -> np.ndarray:
