@@ -288,3 +288,24 @@ def test_dense_numpy_baseline_trains_like_the_trainer():
     a = cc.loss_per_feature(ours.weights, task, n_samples=1 << 18, seed=1).value
     b = cc.loss_per_feature(base.weights, task, n_samples=1 << 18, seed=1).value
     assert a == pytest.approx(b, rel=0.05)
+
+
+@pytest.mark.parametrize("sigma_init", [0.5, -0.5])
+def test_learn_sigma_first_step_goes_down_the_expected_gradient(sigma_init):
+    """One AdamW step moves sigma by -lr sign(dL/dsigma) (Adam's first step is a sign step), after the
+    decoupled decay. dL/dsigma = -2 E[(y_hat - ReLU(x) - sigma G x) . G x] is estimated here in plain
+    NumPy at the initial (naive) weights, far from its zero, so its sign is certain."""
+    n, d, p, lr, wd = 30, 10, 0.1, 1e-3, 1e-2
+    g = cc.mixing.random(n, 1.0, seed=7)
+    task = cc.Task(0.03 * g, d, p)
+    w0 = cc.constructions.naive(task)
+    gen = np.random.default_rng(0)
+    x = gen.uniform(-1, 1, (200_000, n)) * (gen.random((200_000, n)) < p)
+    gx = x @ g.T
+    e = np.maximum(x @ w0.W_in.T, 0) @ w0.W_out.T - np.maximum(x, 0) - sigma_init * gx
+    grad = -2 * np.mean(np.sum(e * gx, axis=1))
+    assert abs(grad) > 10 * 2 * np.std(np.sum(e * gx, axis=1)) / np.sqrt(x.shape[0])
+    res = T.train(task, steps=1, batch_size=2048, lr=lr, weight_decay=wd, init=w0, learn_sigma=True,
+                  sigma_init=sigma_init, mixing_base=g, seed=3, progress=False)
+    step = res.sigma - sigma_init * (1 - lr * wd)
+    assert step == pytest.approx(-lr * np.sign(grad), rel=1e-3)
