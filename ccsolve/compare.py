@@ -23,6 +23,7 @@ from .core import validation as v
 from .core.results import Result
 from .apps.cli import OneLineErrorParser
 from .core.io import atomic_write_json
+from .core.progress import progress_bar
 from .evaluation.closed_forms import naive_loss, naive_offset_loss, one_hot_loss, one_hot_lower_bound, optimal_offset
 from .evaluation.loss import loss_per_feature
 from .core.mixing import KINDS as MIXING_KINDS
@@ -114,6 +115,7 @@ def build_task(mixing="embedding", sigma=0.025, sign=1, d_embed=1000, p=0.01, on
 def _builders(task: Task, seed: int, steps: int, train: bool, progress: bool):
     """(name, build) pairs; build() -> (Weights, diagnostics dict, exact L/p or None)."""
     from . import constructions as C
+    from .optimize.one_hot import minimize_one_hot
 
     out = [
         ("naive", lambda: (C.naive(task), {}, naive_loss(task))),
@@ -123,27 +125,26 @@ def _builders(task: Task, seed: int, steps: int, train: bool, progress: bool):
                      naive_offset_loss(task, optimal_offset(task))),
         ),
     ]
-    if hasattr(C, "svd"):
-        out.append(("SVD (I + M)", lambda: (C.svd(task), {}, None)))
-        if hasattr(C, "optimal_readout"):
-            out.append(("SVD + optimal readout", lambda: (C.svd(task, readout="optimal"), {}, None)))
-    if hasattr(C, "snmf"):
-        def snmf():
-            r = C.snmf(task, seed=seed)
-            return r.weights, _diag(r, ("objective", "kkt_residual", "n_iter", "converged")), None
 
-        def snmf_reference():
-            r = C.snmf(task, seed=seed, recipe="reference")
-            return r.weights, _diag(r, ("objective", "kkt_residual", "n_iter")), None
+    def snmf():
+        r = C.snmf(task, seed=seed)
+        return r.weights, _diag(r, ("objective", "kkt_residual", "n_iter", "converged")), None
 
-        out.append(("SNMF (exact)", snmf))
-        out.append(("SNMF (reference recipe)", snmf_reference))
-    if hasattr(C, "minimize_one_hot"):
-        def moh():
-            r = C.minimize_one_hot(task, seed=seed, max_iter=MOH_MAX_ITER)
-            return r.weights, _diag(r, ("objective", "n_iter", "converged")), None
+    def snmf_reference():
+        r = C.snmf(task, seed=seed, recipe="reference")
+        return r.weights, _diag(r, ("objective", "kkt_residual", "n_iter")), None
 
-        out.append(("minimize_one_hot", moh))
+    def moh():
+        r = minimize_one_hot(task, seed=seed, max_iter=MOH_MAX_ITER)
+        return r.weights, _diag(r, ("objective", "n_iter", "converged")), None
+
+    out += [
+        ("SVD (I + M)", lambda: (C.svd(task), {}, None)),
+        ("SVD + optimal readout", lambda: (C.svd(task, readout="optimal"), {}, None)),
+        ("SNMF (exact)", snmf),
+        ("SNMF (reference recipe)", snmf_reference),
+        ("minimize_one_hot", moh),
+    ]
     if train:
         def trained():
             from .training.trainer import train as train_fn
@@ -178,14 +179,14 @@ def _evaluate(weights: Weights, task: Task, exact, n_samples: int, seed: int):
 def compare(task: Task, *, seed: int = 0, steps: int = 10_000, train: bool = True, n_samples: int = 1 << 22,
             progress: bool = True, config: dict | None = None) -> Comparison:
     """Build, train and evaluate every solution on `task`; return a Comparison (rows in build order)."""
-    from tqdm.auto import tqdm
-
     t_start = time.perf_counter()
     lb = one_hot_lower_bound(task.mixing, task.n_neurons)
     rows = []
     naive_value = None
     builders = _builders(task, seed, steps, train, progress)
-    for name, build in tqdm(builders, desc="solutions", disable=not progress, leave=False):
+    bar = progress_bar(progress, len(builders), "solutions")
+    for name, build in builders:
+        bar.set_description(f"solutions: {name}")
         t0 = time.perf_counter()
         weights, diag, exact = build()
         seconds = time.perf_counter() - t0
@@ -194,6 +195,8 @@ def compare(task: Task, *, seed: int = 0, steps: int = 10_000, train: bool = Tru
         if naive_value is None:
             naive_value = value
         rows.append(Row(name, value, stderr, method, oh, oh - lb, value / naive_value, seconds, weights, diag))
+        bar.update(1)
+    bar.close()
     cfg = dict(config or {})
     cfg.update({"seed": seed, "steps": steps, "train": train, "n_samples": n_samples})
     return Comparison(task, cfg, lb, rows, time.perf_counter() - t_start)
