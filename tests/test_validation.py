@@ -21,13 +21,13 @@ import numpy as np
 import pytest
 
 import ccsolve as cc
-from ccsolve import _validation as v
+from ccsolve.core import validation as v  # noqa: F401
 from ccsolve import analysis as an
 from ccsolve import constructions as C
 from ccsolve import mixing as mx
 from ccsolve.sweep import run_sweep
 
-TRAIN = __import__("importlib").import_module("ccsolve.train")
+TRAIN = __import__("importlib").import_module("ccsolve.training.trainer")
 
 M = mx.random(20, 0.02, seed=0)
 T = cc.Task(M, 10, 0.05)
