@@ -128,7 +128,7 @@ ENTRIES = [
     ("train", "steps", lambda b: _train(steps=b), _bad_ints(3)),
     ("train", "batch_size", lambda b: _train(batch_size=b), _bad_ints(16)),
     ("train", "threads", lambda b: _train(threads=b), _bad_ints(1)),
-    ("train", "sigma_init", lambda b: _train(learn_sigma=True, sigma_init=b), _bad_reals(0.01, positive=True)),
+    ("train", "sigma_init", lambda b: _train(learn_sigma=True, sigma_init=b), _bad_reals(0.01)),
     ("train", "mixing_base", lambda b: _train(learn_sigma=True, mixing_base=b), _bad_arrays(M)),
     ("train", "path", lambda b: _train(path=b), _bad_choices()),
     ("train", "learn_sigma", lambda b: _train(learn_sigma=b), _bad_flags()),
@@ -157,6 +157,7 @@ SPECIFIC = [
     ("complex weights", "W_in", lambda: cc.Weights(W.W_in.astype(complex), W.W_out), TypeError, "complex"),
     ("threads above Numba's", "threads", lambda: _train(threads=10_000), ValueError, "NUMBA_NUM_THREADS"),
     ("unused sigma_init nan", "sigma_init", lambda: _train(sigma_init=float("nan")), ValueError, ""),
+    ("huge sigma_init", "sigma_init", lambda: _train(learn_sigma=True, sigma_init=1e200), ValueError, "1e+28"),
     # 4. the argument actually at fault
     ("W_in transposed", "W_in looks transposed", lambda: cc.Weights(W.W_in.T, W.W_out), ValueError, ""),
     ("labels of a string", "x", lambda: cc.labels(T, "a"), TypeError, ""),
