@@ -242,7 +242,7 @@ class Interference:
 def interference(weights, mixing, n_samples: int = 1 << 16, seed: int = 0) -> Interference:
     """E_2 - 2 E_1 in total and per pair (exact) and by sign combination (Monte Carlo, `n_samples` per
     combination, from `seed`): see `Interference`."""
-    from .stratified import pair_errors, pair_loss
+    from .stratified import pair_errors
 
     w = _w(weights)
     m = _mixing_for(mixing, w)
@@ -255,11 +255,11 @@ def interference(weights, mixing, n_samples: int = 1 << 16, seed: int = 0) -> In
     c_pos, c_neg = one_hot_feature_errors(w, m)
     u = (c_pos + c_neg) / 6.0
     e1 = float(u.mean())
-    total = pair_loss(w, m) - 2.0 * e1
     pe = pair_errors(w, m)
+    off = ~np.eye(n, dtype=bool)
+    total = float(pe[off].mean()) - 2.0 * e1  # E_2: the mean over (ordered) pairs, = stratified.pair_loss
     pair = pe - u[:, None] - u[None, :]
     np.fill_diagonal(pair, 0.0)
-    off = ~np.eye(n, dtype=bool)
     ms = (m + m.T)[off]
     po = pair[off]
     by_m = {
