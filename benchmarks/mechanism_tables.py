@@ -6,7 +6,7 @@ p = 0.001 and p = 0.01, for the embedding M (seed 0), random σ = 0.025 and symm
 
 Trained weights: ccsolve.train defaults (10,000 steps; at p = 0.001 10,000 non-empty batches), cached as
 .npz (benchmarks/mechanism_common.py); every other result is cached as JSON in DIR, so a rerun only prints.
-Every L/p: ccsolve.loss_per_feature(method="auto", tol=1e-5) (standard error <= 1e-5); one-hot: exact.
+Every L/p: ccsolve.loss_per_feature(method="auto", tol=--tol, default 1e-5); one-hot: exact.
 """
 
 from __future__ import annotations
@@ -58,10 +58,13 @@ N_MC = 1 << 14  # interference sign-combination samples (stderr ~1e-4 on "I +-")
 MAX_EVALS = 40  # Nelder-Mead evaluations per parametric fit
 
 
+TOL = 1e-5  # standard error of every L/p (--tol)
+
+
 def _lp(weights, t):
     if t.one_hot:
         return cc.one_hot_loss(weights, t.mixing), 0.0
-    est = cc.loss_per_feature(weights, t, method="auto", tol=1e-5)
+    est = cc.loss_per_feature(weights, t, method="auto", tol=TOL)
     return float(est.value), float(est.stderr)
 
 
@@ -117,7 +120,10 @@ def main(argv=None):
     ap.add_argument("--seeds", default="0,1,2,3,4")
     ap.add_argument("--kinds", default="embedding,random,symmetric")
     ap.add_argument("--train-seeds", type=int, default=5, help="train the first N seeds when not cached")
+    ap.add_argument("--tol", type=float, default=1e-5, help="standard error of every L/p")
     args = ap.parse_args(argv)
+    global TOL
+    TOL = args.tol
     seeds = [int(s) for s in args.seeds.split(",")]
     os.makedirs(args.cache, exist_ok=True)
 
@@ -140,17 +146,17 @@ def main(argv=None):
                     w = trained(kind, setting, s, args.cache, train=s in seeds[:args.train_seeds])
                     if w is None:
                         continue
-                    path = os.path.join(args.cache, f"row_trained_{kind}_{setting}_{s}.json")
+                    path = os.path.join(args.cache, f"tol{TOL:g}_row_trained_{kind}_{setting}_{s}.json")
                     trows.append(_cached(path, lambda w=w: _row(w, t)))
                 mean = {k: float(np.mean([r[k] for r in trows])) for k in trows[0]}
                 mean["L/p_sd"] = float(np.std([r["L/p"] for r in trows], ddof=1)) if len(trows) > 1 else 0.0
                 rows.append((f"trained ({len(trows)} seeds, mean)", sname, mean))
             for name, w in cons.items():
-                path = os.path.join(args.cache, f"row_{name.replace(' ', '_')}_{kind}_{setting}.json")
+                path = os.path.join(args.cache, f"tol{TOL:g}_row_{name.replace(' ', '_')}_{kind}_{setting}.json")
                 rows.append((name, sname, _cached(path, lambda w=w: _row(w, t))))
             w, d = parametric_for(kind, setting, args.cache, log, start)
             start = d["parameters"]
-            path = os.path.join(args.cache, f"row_parametric_{kind}_{setting}.json")
+            path = os.path.join(args.cache, f"tol{TOL:g}_row_parametric_{kind}_{setting}.json")
             prm = ", ".join(f"{k}={val:.3g}" for k, val in d["parameters"].items())
             rows.append((f"parametric ({prm})", sname, _cached(path, lambda w=w: _row(w, t))))
             log(f"{kind} {sname} done")

@@ -4,7 +4,7 @@
 
 Trained: ccsolve.train defaults, cached (benchmarks/mechanism_common.py); parametric fits are cached as
 JSON in the same directory (shared with benchmarks/mechanism_tables.py). Every L/p:
-loss_per_feature(method="auto", tol=1e-5).
+loss_per_feature(method="auto", tol=--tol, default 1e-5).
 """
 
 import argparse
@@ -26,6 +26,7 @@ def main(argv=None):
     ap.add_argument("--ps", default="0.001,0.003,0.01,0.03")
     ap.add_argument("--seeds", default="0,1")
     ap.add_argument("--cache", default=DEFAULT_CACHE)
+    ap.add_argument("--tol", type=float, default=1e-5)
     args = ap.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
     print(f"load average {os.getloadavg()[0]:.1f} at start\n")
@@ -37,10 +38,10 @@ def main(argv=None):
         tl = []
         for s in seeds:
             w = trained(args.kind, p, s, args.cache)
-            tl.append(cc.loss_per_feature(w, t, method="auto", tol=1e-5).value)
+            tl.append(cc.loss_per_feature(w, t, method="auto", tol=args.tol).value)
         w, d = parametric_for(args.kind, p, args.cache, lambda m: print(m, file=sys.stderr, flush=True), start)
         start = d["parameters"]
-        est = cc.loss_per_feature(w, t, method="auto", tol=1e-5)
+        est = cc.loss_per_feature(w, t, method="auto", tol=args.tol)
         prm = ", ".join(f"{k}={val:.3g}" for k, val in d["parameters"].items())
         mt = float(np.mean(tl))
         print(f"| {p:g} | {mt:.5f} ({len(tl)}) | {est.value:.5f} ± {est.stderr:.0e} | {est.value / mt:.3f} | {prm} |",
