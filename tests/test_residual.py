@@ -256,3 +256,27 @@ def test_bad_input():
         R.train(task.to_task if False else "resid_mlp1")
     with pytest.raises(ValueError, match="to_task needs n_layers=1"):
         task.to_task()
+
+
+def test_two_active_sector_fan_matches_grid_and_monte_carlo():
+    task = R.ResidualTask(n_features=5, d_embed=20, n_layers=3, d_mlp=(5, 3, 4), seed=2, n_active=2,
+                          coefficients="random")
+    w = _random_weights(task, np.random.default_rng(1), scale=3.0)
+    from ccsolve.residual import pairs
+
+    lpos, lneg = task.label_slopes
+    prods = R.evaluation._model.products(w.W_in, w.W_out, task.embedding)
+    # one pair against a 500 x 500 midpoint grid of the dense residual-stream forward
+    q = 500
+    g = -1.0 + (np.arange(q) + 0.5) * (2.0 / q)
+    s_, t_ = np.meshgrid(g, g)
+    x = np.zeros((task.n_features, q * q))
+    x[1], x[3] = s_.ravel(), t_.ravel()
+    grid = float(np.mean(_brute_sq(w, task, x)))
+    exact, n_sectors = pairs.pair_expectation(1, 3, prods, task.gram, lpos, lneg, task.n_layers)
+    assert n_sectors > 8  # the fan was refined beyond the axes and diagonals
+    assert exact == pytest.approx(grid, rel=2e-5)
+    # all pairs against Monte Carlo with exactly two active
+    e = R.loss_per_feature(w, task, method="exact")
+    mc = R.loss_per_feature(w, task, method="monte_carlo", n_samples=1 << 17, seed=0)
+    assert abs(e.value - mc.value) < 4 * mc.stderr

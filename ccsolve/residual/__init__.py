@@ -7,7 +7,7 @@ y_hat = embedding.T @ r_L; labels ReLU(c * x) + x. docs/residual.md.
 Imported on demand (`import ccsolve.residual`), not by `import ccsolve`.
 """
 
-from .evaluation import ResidualLossEstimate, loss_per_feature, one_hot_feature_errors, one_hot_loss
+from .evaluation import ResidualLossEstimate, loss_per_feature, one_hot_feature_errors, one_hot_loss, two_active_loss
 from .task import PRESETS, ResidualTask
 from .trainer import ResidualTrainResult, TrainingDivergedError, linear_default_init, train, train_dense_numpy
 from .weights import ResidualWeights
@@ -21,6 +21,7 @@ __all__ = [
     "TrainingDivergedError",
     "one_hot_loss",
     "one_hot_feature_errors",
+    "two_active_loss",
     "loss_per_feature",
     "train",
     "train_dense_numpy",

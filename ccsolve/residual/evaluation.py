@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import _validation as v
-from .._blas import one_blas_thread
+from .._blas import one_blas_thread, single_threaded_blas
 from . import _model
 from .task import ResidualTask, check_task
 from .weights import ResidualWeights, check_weights
 
-__all__ = ["ResidualLossEstimate", "one_hot_loss", "one_hot_feature_errors", "loss_per_feature"]
+__all__ = ["ResidualLossEstimate", "one_hot_loss", "one_hot_feature_errors", "two_active_loss", "loss_per_feature"]
 
 CHUNK = 1 << 14  # Monte Carlo samples per chunk: the unit of seeding
 
@@ -75,6 +75,25 @@ def one_hot_loss(weights: ResidualWeights, task: ResidualTask) -> float:
     """Exact one-hot L/p = sum_i (c_pos[i] + c_neg[i]) / (6 n), any number of layers."""
     c_pos, c_neg = one_hot_feature_errors(weights, task)
     return float((c_pos.sum() + c_neg.sum()) / (6.0 * c_pos.size))
+
+
+def two_active_loss(weights: ResidualWeights, task: ResidualTask, progress: bool = False) -> float:
+    """Exact L/p with exactly two active features (E_2 / 2), any depth, by the sector fan
+    (ccsolve.residual.pairs). Pure Python over the n(n-1)/2 pairs: ~10-70 ms per pair at the preset
+    sizes (docs/residual.md), so minutes for n = 100."""
+    from .pairs import two_active_expectation
+
+    task = check_task(task)
+    weights = check_weights(weights, task)
+    if task.n_features < 2:
+        raise ValueError(f"two_active_loss needs n_features >= 2, got {task.n_features}")
+    if not isinstance(progress, (bool, np.bool_)):
+        raise TypeError(f"progress must be a bool, got {type(progress).__name__}")
+    lpos, lneg = task.label_slopes
+    with single_threaded_blas():
+        e2, _ = two_active_expectation(weights.W_in, weights.W_out, task.embedding, task.gram, lpos, lneg,
+                                       bool(progress))
+    return e2 / 2.0
 
 
 def binomial_cdf(n: int, p: float, k_min: int = 0) -> np.ndarray:
@@ -143,7 +162,8 @@ def loss_per_feature(
 ) -> ResidualLossEstimate:
     """L/p of `weights` on `task` with a standard error.
 
-    method    "exact"        one-hot tasks (n_active=1): the closed form (one_hot_loss)
+    method    "exact"        one-hot tasks (n_active=1): the closed form (one_hot_loss); exactly-two
+                             tasks (n_active=2): the sector fan (two_active_loss; slow, minutes at n = 100)
               "monte_carlo"  plain Monte Carlo over the task's inputs (Bernoulli or exactly k)
               "stratified"   Bernoulli inputs: the one-active stratum exact (closed form), Monte Carlo
                              conditional on >= 2 active (same expectation, smaller variance at small p)
@@ -160,9 +180,12 @@ def loss_per_feature(
     t0 = time.perf_counter()
     n = task.n_features
     if method == "exact":
+        if task.n_active == 2:
+            return ResidualLossEstimate(two_active_loss(weights, task), 0.0, 0, "exact", None,
+                                        time.perf_counter() - t0, {"stratum": "exactly two active, sector fan"})
         if not task.one_hot:
-            raise ValueError("method='exact' needs a one-hot task (n_active=1, e.g. task.as_one_hot()); use "
-                             "'stratified' or 'monte_carlo' for Bernoulli or exactly-k inputs")
+            raise ValueError("method='exact' needs a one-hot task (n_active=1, e.g. task.as_one_hot()) or exactly "
+                             "two active (n_active=2); use 'stratified' or 'monte_carlo' for other inputs")
         return ResidualLossEstimate(one_hot_loss(weights, task), 0.0, 0, "exact", None, time.perf_counter() - t0)
     n_samples = v.positive_int("n_samples", n_samples, minimum=2)
     p = task.p if task.n_active is None else None
