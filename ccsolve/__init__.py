@@ -54,7 +54,7 @@ _ALIASES = {
 
 # public submodules (packages and programs) loaded on first attribute access
 _SUBMODULES = ("core", "evaluation", "constructions", "training", "analysis", "optimize", "apps", "compare",
-               "figures")
+               "figures", "residual")
 
 # public names -> the module defining them
 _NAMES = {

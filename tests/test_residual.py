@@ -280,3 +280,24 @@ def test_two_active_sector_fan_matches_grid_and_monte_carlo():
     e = R.loss_per_feature(w, task, method="exact")
     mc = R.loss_per_feature(w, task, method="monte_carlo", n_samples=1 << 17, seed=0)
     assert abs(e.value - mc.value) < 4 * mc.stderr
+
+
+def test_results_follow_the_result_protocol():
+    import json
+
+    from ccsolve.core.results import Result
+
+    task = R.ResidualTask(n_features=6, d_embed=10, n_layers=2, d_mlp=(3, 2), seed=0)
+    res = R.train(task, steps=3, batch_size=64, progress=False)
+    est = R.loss_per_feature(res.weights, task, method="monte_carlo", n_samples=1000)
+    for r in (res, est):
+        assert isinstance(r, Result)
+        json.dumps(r.to_dict())
+    assert len(res.to_dict()["weights"]["W_in"]) == 2 and "value=" in repr(est)
+    assert importlib_residual() is R
+
+
+def importlib_residual():
+    import ccsolve
+
+    return ccsolve.residual

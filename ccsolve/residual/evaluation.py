@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import _validation as v
-from .._blas import one_blas_thread, single_threaded_blas
+from ..core import validation as v
+from ..core.blas import one_blas_thread, single_threaded_blas
+from ..core.results import Result
 from . import _model
 from .task import ResidualTask, check_task
 from .weights import ResidualWeights, check_weights
@@ -27,8 +28,8 @@ __all__ = ["ResidualLossEstimate", "one_hot_loss", "one_hot_feature_errors", "tw
 CHUNK = 1 << 14  # Monte Carlo samples per chunk: the unit of seeding
 
 
-@dataclass(frozen=True)
-class ResidualLossEstimate:
+@dataclass(frozen=True, repr=False)
+class ResidualLossEstimate(Result):
     """An estimate of L/p (see ccsolve.residual.task for the normalisation).
 
     value, stderr  the estimate and its standard error (0 for "exact")
@@ -52,14 +53,6 @@ class ResidualLossEstimate:
 
     def interval(self, z: float = 1.96) -> tuple[float, float]:
         return self.value - z * self.stderr, self.value + z * self.stderr
-
-    def to_dict(self) -> dict:
-        return {"value": self.value, "stderr": self.stderr, "n_samples": self.n_samples, "method": self.method,
-                "p": self.p, "seconds": self.seconds, "details": self.details}
-
-    def __repr__(self):
-        return (f"ResidualLossEstimate(value={self.value:.6g}, stderr={self.stderr:.2g}, method={self.method!r}, "
-                f"p={self.p}, n_samples={self.n_samples})")
 
 
 @one_blas_thread
@@ -87,8 +80,7 @@ def two_active_loss(weights: ResidualWeights, task: ResidualTask, progress: bool
     weights = check_weights(weights, task)
     if task.n_features < 2:
         raise ValueError(f"two_active_loss needs n_features >= 2, got {task.n_features}")
-    if not isinstance(progress, (bool, np.bool_)):
-        raise TypeError(f"progress must be a bool, got {type(progress).__name__}")
+    progress = v.boolean("progress", progress)
     lpos, lneg = task.label_slopes
     with single_threaded_blas():
         e2, _ = two_active_expectation(weights.W_in, weights.W_out, task.embedding, task.gram, lpos, lneg,

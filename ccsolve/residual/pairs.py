@@ -66,14 +66,14 @@ def pair_expectation(i, j, prods, gram, lpos, lneg, n_layers):
 
 def two_active_expectation(w_in, w_out, emb, gram, lpos, lneg, progress=False):
     """(E_2 = mean over pairs of E[||err||^2 | the pair active], mean number of sectors per pair)."""
-    from tqdm.auto import tqdm
+    from ..core.progress import progress_bar
 
     n = gram.shape[0]
     prods = _model.products(w_in, w_out, emb)
     total = 0.0
     sectors = 0
     count = 0
-    with tqdm(total=n * (n - 1) // 2, disable=not progress, desc="E_2 pairs", leave=False, mininterval=0.5) as bar:
+    with progress_bar(progress, n * (n - 1) // 2, "E_2 pairs", unit="pair") as bar:
         for i in range(n):
             for j in range(i + 1, n):
                 e, s = pair_expectation(i, j, prods, gram, lpos, lneg, len(w_in))

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import _validation as v
-from .._blas import one_blas_thread
+from ..core import validation as v
+from ..core.blas import one_blas_thread
 
 __all__ = ["ResidualTask", "PRESETS"]
 
@@ -240,7 +240,7 @@ class ResidualTask:
 
     def to_task(self):
         """The one-layer task as a ccsolve.Task (trivial coefficients, ReLU labels only)."""
-        from ..task import Task
+        from ..core.task import Task
 
         if self.n_layers != 1:
             raise ValueError(f"to_task needs n_layers=1 (ccsolve.Task is one layer), got n_layers={self.n_layers}")

@@ -24,8 +24,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import _validation as v
-from .._blas import one_blas_thread
+from ..core import validation as v
+from ..core.blas import one_blas_thread
+from ..core.progress import progress_bar
+from ..core.results import Result
 from . import _model
 from .evaluation import binomial_cdf, exactly_cdf
 from .task import PRESETS, ResidualTask, check_task
@@ -41,7 +43,7 @@ class TrainingDivergedError(FloatingPointError):
 
 
 @dataclass(frozen=True)
-class ResidualTrainResult:
+class ResidualTrainResult(Result):
     """Result of `train` / `train_dense_numpy`.
 
     weights   trained ResidualWeights
@@ -72,6 +74,14 @@ class ResidualTrainResult:
         """final_loss as spd's mean MSE (times expected active / n_features)."""
         return self.final_loss * self.task.expected_active / self.task.n_features
 
+    def to_dict(self) -> dict:
+        d = super().to_dict()
+        d["weights"] = {"W_in": [a.tolist() for a in self.weights.W_in],
+                        "W_out": [b.tolist() for b in self.weights.W_out]}
+        d["task"] = self.task.config()
+        d["final_loss"] = self.final_loss
+        return d
+
     def __repr__(self):
         return (f"ResidualTrainResult(steps={self.steps}, path={self.path!r}, final_loss={self.final_loss:.5g}, "
                 f"seconds={self.seconds:.3g})")
@@ -98,12 +108,6 @@ def linear_default_init(task: ResidualTask, seed=0) -> ResidualWeights:
     return ResidualWeights(w_in, w_out)
 
 
-def _check_bool(name, value):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
-    return bool(value)
-
-
 def _setup(task, steps, batch_size, lr, weight_decay, seed, init, progress):
     task = check_task(task)
     if steps is None:
@@ -114,7 +118,7 @@ def _setup(task, steps, batch_size, lr, weight_decay, seed, init, progress):
     batch_size = v.positive_int("batch_size", batch_size)
     lr = v.positive("lr", lr)
     weight_decay = v.non_negative("weight_decay", weight_decay)
-    progress = _check_bool("progress", progress)
+    progress = v.boolean("progress", progress)
     ss = v.seed_sequence(seed)
     init_ss, data_ss = ss.spawn(2)
     if init is None:
@@ -134,12 +138,6 @@ def _setup(task, steps, batch_size, lr, weight_decay, seed, init, progress):
               "seed": seed if (seed is None or isinstance(seed, numbers.Integral)) else type(seed).__name__,
               "task": task.config(), "ccsolve_version": __version__}
     return task, steps, batch_size, lr, weight_decay, init, cdf, seeds, progress, config
-
-
-def _progress_bar(total, enabled, desc):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, disable=not enabled, desc=desc, unit="step", leave=False, mininterval=0.5)
 
 
 def feature_space_gradients(x, base, w_in, w_out, emb, batch_size):
@@ -200,7 +198,7 @@ def _loop(task, steps, batch_size, lr, weight_decay, init, cdf, seeds, progress,
     mark = np.zeros(n, dtype=np.bool_)
     scale = 1.0 / (batch_size * task.expected_active)
     t0 = time.perf_counter()
-    with _progress_bar(steps, progress, desc) as bar:
+    with progress_bar(progress, steps, desc, unit="step") as bar:
         for t in range(steps):
             m = k.draw_rows(n, cdf, seeds[t], batch_size, gram, lpos, lneg, x, base, mark)
             w_in, w_out = params[:n_layers], params[n_layers:]

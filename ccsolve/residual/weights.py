@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import _validation as v
-from .._blas import one_blas_thread
-from .._io import atomic_write_bytes
+from ..core import validation as v
+from ..core.blas import one_blas_thread
+from ..core.io import atomic_write_bytes
 
 __all__ = ["ResidualWeights", "check_weights"]
 
@@ -90,7 +90,7 @@ class ResidualWeights:
     # --- conversions ---------------------------------------------------------------------------
     def to_weights(self, task):
         """One layer: the equivalent ccsolve.Weights (W_in E, E^T W_out) of task.to_task()."""
-        from ..weights import Weights
+        from ..core.weights import Weights
         from .task import check_task
 
         task = check_task(task)
