@@ -32,14 +32,13 @@ if __name__ == "__main__":
     for _k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[_k] = "1"
 
-import datetime  # noqa: E402
-import time  # noqa: E402
+import datetime
 
-import numpy as np  # noqa: E402
+import numpy as np
+from ccsolve._io import atomic_write_json
 
-import ccsolve  # noqa: E402
-import ccsolve.residual as R  # noqa: E402
-from ccsolve._io import atomic_write_json  # noqa: E402
+import ccsolve
+import ccsolve.residual as R
 
 
 def _load():

@@ -10,8 +10,8 @@ import pytest
 
 import ccsolve as cc
 import ccsolve.residual as R
-from ccsolve.residual import trainer as T
 from ccsolve._kernels import residual as K
+from ccsolve.residual import trainer as T
 
 
 def _random_weights(task, rng, scale=1.0):
@@ -253,7 +253,7 @@ def test_bad_input():
     with pytest.raises(ValueError, match="pass steps"):
         R.train(task, progress=False)
     with pytest.raises(TypeError, match="task must be a ccsolve.residual.ResidualTask"):
-        R.train(task.to_task if False else "resid_mlp1")
+        R.train("resid_mlp1")
     with pytest.raises(ValueError, match="to_task needs n_layers=1"):
         task.to_task()
 

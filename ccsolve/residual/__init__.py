@@ -14,16 +14,16 @@ from .weights import ResidualWeights
 
 __all__ = [
     "PRESETS",
-    "ResidualTask",
-    "ResidualWeights",
     "ResidualLossEstimate",
+    "ResidualTask",
     "ResidualTrainResult",
+    "ResidualWeights",
     "TrainingDivergedError",
-    "one_hot_loss",
-    "one_hot_feature_errors",
-    "two_active_loss",
+    "linear_default_init",
     "loss_per_feature",
+    "one_hot_feature_errors",
+    "one_hot_loss",
     "train",
     "train_dense_numpy",
-    "linear_default_init",
+    "two_active_loss",
 ]

@@ -23,7 +23,7 @@ from . import _model
 from .task import ResidualTask, check_task
 from .weights import ResidualWeights, check_weights
 
-__all__ = ["ResidualLossEstimate", "one_hot_loss", "one_hot_feature_errors", "two_active_loss", "loss_per_feature"]
+__all__ = ["ResidualLossEstimate", "loss_per_feature", "one_hot_feature_errors", "one_hot_loss", "two_active_loss"]
 
 CHUNK = 1 << 14  # Monte Carlo samples per chunk: the unit of seeding
 

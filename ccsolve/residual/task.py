@@ -33,7 +33,7 @@ import numpy as np
 from ..core import validation as v
 from ..core.blas import one_blas_thread
 
-__all__ = ["ResidualTask", "PRESETS"]
+__all__ = ["PRESETS", "ResidualTask"]
 
 # The target models' training configs (spd, spd/experiments/resid_mlp/train_resid_mlp.py, __main__):
 # fixed random embedding, d_embed 1000, ReLU, no biases, trivial coefficients, p = 0.01, Bernoulli
@@ -160,7 +160,7 @@ class ResidualTask:
         return out
 
     @classmethod
-    def from_preset(cls, name: str, seed: int | None = 0, **overrides) -> "ResidualTask":
+    def from_preset(cls, name: str, seed: int | None = 0, **overrides) -> ResidualTask:
         """resid_mlp1, resid_mlp2 or resid_mlp3 as in spd's target training configs (PRESETS)."""
         v.choice("name", name, set(PRESETS))
         cfg = PRESETS[name]
@@ -213,17 +213,17 @@ class ResidualTask:
             x[idx, s] = vals[: self.n_active, s]
         return x
 
-    def with_p(self, p: float) -> "ResidualTask":
+    def with_p(self, p: float) -> ResidualTask:
         """Same embedding and coefficients, Bernoulli inputs at p."""
         return self._replace(p=p, n_active=None)
 
-    def as_one_hot(self) -> "ResidualTask":
+    def as_one_hot(self) -> ResidualTask:
         return self._replace(n_active=1)
 
-    def with_active(self, k: int) -> "ResidualTask":
+    def with_active(self, k: int) -> ResidualTask:
         return self._replace(n_active=k)
 
-    def _replace(self, **kw) -> "ResidualTask":
+    def _replace(self, **kw) -> ResidualTask:
         base = {"n_features": self.n_features, "d_embed": self.d_embed, "n_layers": self.n_layers,
                 "d_mlp": self.d_mlp, "p": self.p, "seed": self.seed, "coefficients": self.coefficients,
                 "label_type": self.label_type, "n_active": self.n_active, "embedding": self.embedding,

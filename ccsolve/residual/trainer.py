@@ -33,7 +33,7 @@ from .evaluation import binomial_cdf, exactly_cdf
 from .task import PRESETS, ResidualTask, check_task
 from .weights import ResidualWeights, check_weights
 
-__all__ = ["ResidualTrainResult", "train", "train_dense_numpy", "spd_cosine_lr", "linear_default_init"]
+__all__ = ["ResidualTrainResult", "linear_default_init", "spd_cosine_lr", "train", "train_dense_numpy"]
 
 BLOCK = 100  # steps between progress-bar updates
 
@@ -155,7 +155,6 @@ def feature_space_gradients(x, base, w_in, w_out, emb, batch_size):
 def dense_gradients(x_full, y_full, w_in, w_out, emb):
     """(sum ||err||^2, dW_in, dW_out) of mean-MSE over a dense batch x_full (B, n), labels y_full,
     computed in the d_embed-wide residual stream as autograd would (spd's forward, row convention)."""
-    bsz, n = x_full.shape
     resid = [x_full @ emb.T]
     pres, hids = [], []
     for a, b in zip(w_in, w_out):

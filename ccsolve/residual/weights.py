@@ -101,13 +101,13 @@ class ResidualWeights:
         return Weights(self.W_in[0] @ e, e.T @ self.W_out[0])
 
     @classmethod
-    def from_spd_state_dict(cls, state: dict) -> "ResidualWeights":
+    def from_spd_state_dict(cls, state: dict) -> ResidualWeights:
         """From an spd ResidMLP state_dict (layers.l.mlp_in.weight (d_mlp, d_embed), layers.l.mlp_out.weight
         (d_embed, d_mlp); torch tensors or arrays). Biases are not supported (the targets have none)."""
         return cls(*_layers_from_state(state, transpose=False))
 
     @classmethod
-    def from_apd_state_dict(cls, state: dict, instance: int = 0) -> "ResidualWeights":
+    def from_apd_state_dict(cls, state: dict, instance: int = 0) -> ResidualWeights:
         """From an APD ResidualMLPModel state_dict: layers.l.mlp_in.weight (n_instances, d_embed, d_mlp)
         used as x @ W (older files: linear1 / linear2); `instance` picks one model."""
         return cls(*_layers_from_state(state, transpose=True, instance=instance))
@@ -124,7 +124,7 @@ class ResidualWeights:
         atomic_write_bytes(path, bio.getvalue())
 
     @classmethod
-    def load(cls, path) -> "ResidualWeights":
+    def load(cls, path) -> ResidualWeights:
         with np.load(path, allow_pickle=False) as data:
             n = sum(1 for f in data.files if f.startswith("W_in_"))
             if n == 0:
