@@ -200,6 +200,17 @@ def test_state_dict_layouts():
         apd[f"layers.{l}.mlp_in.weight"] = np.stack([w.W_in[l].T, 0 * w.W_in[l].T])
         apd[f"layers.{l}.mlp_out.weight"] = np.stack([w.W_out[l].T, 0 * w.W_out[l].T])
     assert R.ResidualWeights.from_spd_state_dict(spd) == w
+    # spd's forward, row convention, written from its models.py: resid = x @ W_E; resid += mlp_out(relu(mlp_in(resid)))
+    x = task.sample_inputs(7, seed=0).T
+    resid = x @ spd["W_E"]
+    for l in range(2):
+        resid = resid + np.maximum(resid @ spd[f"layers.{l}.mlp_in.weight"].T, 0.0) @ spd[f"layers.{l}.mlp_out.weight"].T
+    assert np.allclose(resid @ spd["W_U"], w(x.T, task).T, atol=1e-12)
+    # APD's: x @ W per layer, instance 0
+    resid = x @ apd["W_E"][0]
+    for l in range(2):
+        resid = resid + np.maximum(resid @ apd[f"layers.{l}.mlp_in.weight"][0], 0.0) @ apd[f"layers.{l}.mlp_out.weight"][0]
+    assert np.allclose(resid @ apd["W_U"][0], w(x.T, task).T, atol=1e-12)
     assert R.ResidualWeights.from_apd_state_dict(apd, instance=0) == w
     spd["layers.0.mlp_in.bias"] = np.ones(3)
     with pytest.raises(ValueError, match="bias"):
