@@ -72,8 +72,8 @@ def one_hot_loss(weights: ResidualWeights, task: ResidualTask) -> float:
 
 def two_active_loss(weights: ResidualWeights, task: ResidualTask, progress: bool = False) -> float:
     """Exact L/p with exactly two active features (E_2 / 2), any depth, by the sector fan
-    (ccsolve.residual.pairs). Pure Python over the n(n-1)/2 pairs: ~10-70 ms per pair at the preset
-    sizes (docs/residual.md), so minutes for n = 100."""
+    (ccsolve.residual.pairs). Pure Python over the n(n-1)/2 pairs: 33-91 ms per pair at the preset
+    sizes on a loaded machine (docs/residual.md), so minutes for n = 100."""
     from .pairs import two_active_expectation
 
     task = check_task(task)
