@@ -26,7 +26,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from . import _validation as v
+from . import validation as v
 
 __all__ = [
     "weights_from_torch",
