@@ -528,6 +528,7 @@ def rank_point(config: dict) -> dict:
               mixing_base="task", sigma_init=config["sigma_init"], progress=False)
     task = r.task
     return {"rank": rank, "sigma": float(r.sigma), "effective_rank": mx.effective_rank(task.mixing),
+            "rms_entry": float(np.sqrt(np.mean(task.mixing ** 2))),
             "rank_after_symmetrising": int(np.linalg.matrix_rank(m)),
             "trained": one_hot_loss(r.weights, task.mixing),
             "snmf_exact": one_hot_loss(C.snmf(task, seed=seed).weights, task.mixing),
@@ -552,13 +553,19 @@ def fig_rank(ctx: FigureContext) -> list:
     for x, y, r in zip(er, data["trained"], data["ranks"]):
         ax1.annotate("full" if r is None else str(r), (x, y), xytext=(4, 2), textcoords="offset points", fontsize=7)
     data["sigma"] = np.array([abs(r["sigma"]) for r in res])
-    ax2.plot(er, data["sigma"], "o-", color="C2")
+    data["rms_entry"] = np.array([r["rms_entry"] for r in res])
+    # nb6 plots the scale itself; its units differ between a flat-spectrum M (entries ~ sqrt(rank)/n)
+    # and a full Gaussian one (entries ~ 1), so the rms entry of the learned M is shown too
+    ax2.plot(er, data["sigma"], "o-", color="C2", label="learned |scale| (nb6's y axis)")
+    ax2.plot(er, data["rms_entry"], "s--", color="C4", label="rms entry of the learned M")
+    ax2.set_yscale("log")
+    ax2.legend(fontsize=7)
     ax1.set_xlabel("effective rank of the learned M")
     ax1.set_ylabel("one-hot L/p")
     ax1.legend(fontsize=7)
     ax1.grid(alpha=0.3)
     ax2.set_xlabel("effective rank of the learned M")
-    ax2.set_ylabel("learned |scale|")
+    ax2.set_ylabel("scale")
     ax2.grid(alpha=0.3)
     fig.suptitle(f"nb6: rank of M with a learned scale, one-hot, n={ctx.base['n_features']}, "
                  f"d={ctx.base['n_neurons']}", fontsize=9)
