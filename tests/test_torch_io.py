@@ -11,8 +11,8 @@ import pytest
 torch = pytest.importorskip("torch", reason="PyTorch not installed (optional extra: pip install ccsolve[torch])")
 nn = torch.nn
 
-from ccsolve import Task, Weights, labels, one_hot_loss, sample_inputs  # noqa: E402
-from ccsolve import torch_io as tio  # noqa: E402
+from ccsolve import Task, Weights, labels, one_hot_loss, sample_inputs
+from ccsolve import torch_io as tio
 
 N, D = 100, 50
 

@@ -105,7 +105,7 @@ def weights_from_torch(obj, keys=REFERENCE_KEYS, convention: str = "row", n_feat
             or not all(isinstance(k, str) for k in keys)):
         raise TypeError(f"keys must be a pair of strings (name of w_in, name of w_out), got {keys!r}")
     sd = _state_dict(obj, "obj", weights_only)
-    got = [str(k) for k in sd.keys()]
+    got = [str(k) for k in sd]
     k_in, k_out = keys
     if set(got) != {k_in, k_out}:
         missing = [k for k in keys if k not in sd]
