@@ -538,7 +538,7 @@ def rank_point(config: dict) -> dict:
 def fig_rank(ctx: FigureContext) -> list:
     """nb6: one-hot L/p and the learned scale against the effective rank of M (flat-spectrum, symmetrised
     low-rank M; rank None = full Gaussian), with SNMF, naive and the one-hot lower bound on the learned M."""
-    ranks = [2, 5, None] if ctx.quick else [10, 20, 50, 100, None]
+    ranks = [3, None] if ctx.quick else [10, 20, 50, 100, None]
     configs = [{**ctx.base, "rank": r, "seed": 0, "steps": ctx.steps, "sigma_init": 0.01} for r in ranks]
     res = ctx.sweep(rank_point, configs)
     order = np.argsort([r["effective_rank"] for r in res])
