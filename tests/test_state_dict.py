@@ -94,6 +94,7 @@ def test_mixing_and_task_from_a_dataset():
     np.testing.assert_allclose(got, 0.03 * m.astype(np.float64), rtol=1e-6)
     assert np.array_equal(tio.mixing_from_torch(ds, scaled=False), m.astype(np.float64))
     assert np.array_equal(tio.mixing_from_torch({"M": m}), m.astype(np.float64))
+    assert np.array_equal(mixing.from_torch(ds), got)
     t = tio.task_from_torch(ds, n_neurons=D)
     assert t.one_hot and t.p == 0.01 and t.n_neurons == D
     np.testing.assert_array_equal(t.mixing, got)

@@ -11,7 +11,7 @@ import numpy as np
 from . import validation as v
 from .blas import one_blas_thread
 
-__all__ = ["clean", "embedding", "random", "low_rank", "effective_rank", "describe", "make", "KINDS"]
+__all__ = ["clean", "embedding", "random", "low_rank", "effective_rank", "from_torch", "describe", "make", "KINDS"]
 
 # the kinds `make` builds, in the order the CLIs list them
 KINDS = ("embedding", "random", "symmetric", "clean")
@@ -191,6 +191,17 @@ def make(kind: str, n_features: int = 100, *, sigma: float = 0.025, sign: int = 
         return clean(n_features)
     zero_diagonal = v.boolean("zero_diagonal", zero_diagonal)
     return random(n_features, sigma, seed=seed, symmetric=kind == "symmetric", zero_diagonal=zero_diagonal)
+
+
+def from_torch(obj, scaled: bool = True, **kwargs) -> np.ndarray:
+    """A reference dataset's M (its Mscaled by default), a tensor or a .pt file, as float64.
+
+    ccsolve.torch_io.mixing_from_torch; PyTorch only when a tensor or file needs it
+    (pip install ccsolve[torch]). embedding(seed=...) cannot regenerate a reference M: load it.
+    """
+    from .torch_io import mixing_from_torch
+
+    return mixing_from_torch(obj, scaled=scaled, **kwargs)
 
 
 def describe(mixing) -> dict:
