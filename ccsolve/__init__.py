@@ -46,6 +46,7 @@ _ALIASES = {
     "sweep": "ccsolve.apps.sweep",
     "points": "ccsolve.apps.points",
     "plots": "ccsolve.apps.plots",
+    "torch_io": "ccsolve.core.torch_io",
     # private paths of earlier versions
     "_validation": "ccsolve.core.validation",
     "_blas": "ccsolve.core.blas",
