@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _validation as v
-from ._io import atomic_write_bytes
+from . import validation as v
+from .io import atomic_write_bytes
 
-__all__ = ["Weights", "check_weights"]
+__all__ = ["Weights", "check_weights", "kaiming_uniform_init"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,6 +47,17 @@ class Weights:
         w_out = v.as_matrix("w_out", w_out, shape=(w_in.shape[1], w_in.shape[0]))
         return cls(w_in.T, w_out.T)
 
+    @classmethod
+    def from_torch(cls, obj, **kwargs) -> "Weights":
+        """From the reference's PyTorch MLP: a state_dict, an nn.Module or a .pt/.pth path.
+
+        See ccsolve.torch_io.weights_from_torch (keys, convention, n_features); the way back is
+        ccsolve.torch_io.to_torch_state_dict. PyTorch is optional: pip install ccsolve[torch].
+        """
+        from .torch_io import weights_from_torch
+
+        return weights_from_torch(obj, **kwargs)
+
     def to_row_convention(self) -> tuple[np.ndarray, np.ndarray]:
         """(w_in, w_out) in the reference's row convention."""
         return self.W_in.T.copy(), self.W_out.T.copy()
@@ -70,7 +82,7 @@ class Weights:
 
     def save(self, path, **metadata) -> None:
         """Write an .npz (atomically) with W_in, W_out and JSON metadata (ccsolve version added)."""
-        from . import __version__
+        from .. import __version__
 
         meta = {"ccsolve_version": __version__, "convention": "column", **metadata}
         bio = io.BytesIO()
@@ -106,7 +118,33 @@ def check_weights(weights, n_features: int | None = None) -> Weights:
     if not isinstance(weights, Weights):
         raise TypeError(f"weights must be a ccsolve.Weights, got {type(weights).__name__}")
     if n_features is not None and weights.n_features != n_features:
+        hint = ""
+        if weights.n_neurons == n_features:
+            hint = (
+                f"; they look transposed (n_neurons={weights.n_neurons} is the task's n_features): "
+                "Weights(W_in, W_out) takes the column convention W_in (n_neurons, n_features), "
+                "W_out (n_features, n_neurons); for the reference's row-convention w_in (n_features, "
+                "n_neurons), w_out (n_neurons, n_features) use Weights.from_row_convention(w_in, w_out) "
+                "(or Weights.from_torch for a state_dict / model / .pt file)"
+            )
         raise ValueError(
             f"weights have n_features={weights.n_features} but the task/mixing has n_features={n_features}"
+            + hint
         )
     return weights
+
+
+def kaiming_uniform_init(n_features: int, n_neurons: int, seed=0) -> Weights:
+    """torch.nn.init.kaiming_uniform_ (a=0, fan_in, leaky_relu gain sqrt 2) on the reference's tensors.
+
+    w_in (n_features, n_neurons) ~ U(+-sqrt(6 / n_neurons)) is drawn first, then
+    w_out (n_neurons, n_features) ~ U(+-sqrt(6 / n_features)); returned in the column convention.
+    """
+    n_features = v.positive_int("n_features", n_features)
+    n_neurons = v.positive_int("n_neurons", n_neurons)
+    gen = v.rng(seed)
+    b_in = math.sqrt(6.0 / n_neurons)
+    b_out = math.sqrt(6.0 / n_features)
+    w_in = gen.uniform(-b_in, b_in, size=(n_features, n_neurons))
+    w_out = gen.uniform(-b_out, b_out, size=(n_neurons, n_features))
+    return Weights.from_row_convention(w_in, w_out)
