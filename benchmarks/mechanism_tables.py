@@ -1,5 +1,5 @@
-"""Print the docs/mechanism.md tables: mechanism measurements (ccsolve.mechanism) side by side for trained
-models, minimize_one_hot, SNMF (exact and the reference recipe) and ccsolve.parametric, at one-hot,
+"""Print the docs/mechanism.md tables: mechanism measurements (ccsolve.analysis.mechanism) side by side for trained
+models, minimize_one_hot, SNMF (exact and the reference recipe) and ccsolve.optimize.parametric, at one-hot,
 p = 0.001 and p = 0.01, for the embedding M (seed 0), random σ = 0.025 and symmetric σ = 0.033.
 
     python benchmarks/mechanism_tables.py [--cache DIR] [--seeds 0,1,2,3,4] [--kinds embedding,random,symmetric]
@@ -24,8 +24,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 import ccsolve as cc  # noqa: E402
 from ccsolve import constructions as C  # noqa: E402
 from ccsolve._io import atomic_write_json  # noqa: E402
-from ccsolve.mechanism import mechanism_summary  # noqa: E402
-from ccsolve.parametric import parametric, parametric_weights  # noqa: E402
+from ccsolve.analysis.mechanism import mechanism_summary  # noqa: E402
+from ccsolve.optimize.parametric import parametric, parametric_weights  # noqa: E402
 from mechanism_common import DEFAULT_CACHE, MIXINGS, task, trained  # noqa: E402
 
 SETTINGS = ("one-hot", 0.001, 0.01)

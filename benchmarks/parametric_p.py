@@ -1,4 +1,4 @@
-"""ccsolve.parametric against the trained models over p (embedding M seed 0 by default).
+"""ccsolve.optimize.parametric against the trained models over p (embedding M seed 0 by default).
 
     python benchmarks/parametric_p.py [--kind embedding] [--ps 0.001,0.003,0.01,0.03] [--seeds 0,1]
 

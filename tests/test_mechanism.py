@@ -1,12 +1,12 @@
-"""ccsolve.mechanism and ccsolve.parametric on hand-built weights with known answers."""
+"""ccsolve.analysis.mechanism and ccsolve.optimize.parametric on hand-built weights with known answers."""
 
 import numpy as np
 import pytest
 
 import ccsolve as cc
-from ccsolve import mechanism as me
+from ccsolve.analysis import mechanism as me
 from ccsolve.constructions import naive
-from ccsolve.parametric import parametric, parametric_weights
+from ccsolve.optimize.parametric import parametric, parametric_weights
 
 
 def _sym_m(n, seed, sigma=0.1):

@@ -1,4 +1,7 @@
-"""A construction from M with three fitted scalars (issue 14; to move to ccsolve/constructions/).
+"""A construction from M with three fitted scalars (issue 14), ccsolve.optimize.parametric.
+
+It lives in ccsolve/optimize (layer 4) because it fits its scalars on ccsolve.optimize.exact.ExactObjective
+and uses its readout; ccsolve.constructions (layer 3) may not import upwards.
 
     W_in  = inhibit( sparse_snmf( I + a M, lam ), c )
     W_out = the exact least-squares readout at the task's p (ccsolve.exact_objective.ExactObjective.readout)
@@ -23,10 +26,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _validation as v
-from ._blas import one_blas_thread
-from .task import Task, check_task
-from .weights import Weights
+from ..core import validation as v
+from ..core.blas import one_blas_thread
+from ..core.task import Task, check_task
+from ..core.weights import Weights
 
 __all__ = ["ParametricResult", "parametric", "parametric_weights", "sparse_snmf", "ROUNDS"]
 
@@ -37,7 +40,7 @@ N_TAIL_SAMPLES = 8192
 
 def sparse_snmf(T, n_neurons: int, lam: float, rounds: int = ROUNDS) -> np.ndarray:
     """B (n_neurons, n) >= 0 from min ||A B - T||^2 + lam sum(B), unit-norm columns of A (see module)."""
-    from ._kernels.nnls import nnls_gram
+    from .._kernels.nnls import nnls_gram
 
     T = v.as_matrix("T", T)
     d = v.positive_int("n_neurons", n_neurons)
@@ -60,7 +63,7 @@ def sparse_snmf(T, n_neurons: int, lam: float, rounds: int = ROUNDS) -> np.ndarr
 
 
 def _objective(task: Task, seed):
-    from .exact_objective import ExactObjective
+    from .exact import ExactObjective
 
     return ExactObjective(task, n_tail_samples=N_TAIL_SAMPLES, seed=seed)
 
@@ -114,7 +117,7 @@ class ParametricResult:
     one_hot: bool = False
 
     def to_dict(self) -> dict:
-        from . import __version__
+        from .. import __version__
 
         return {"parameters": dict(self.parameters), "objective": self.objective, "one_hot_loss": self.one_hot_loss,
                 "n_evals": self.n_evals, "seconds": self.seconds, "start": dict(self.start), "seed": self.seed,
@@ -137,7 +140,7 @@ def parametric(task: Task, start: dict | None = None, max_evals: int = 80, seed=
     """
     from scipy.optimize import minimize
 
-    from .closed_forms import one_hot_loss
+    from ..evaluation.closed_forms import one_hot_loss
 
     task = check_task(task)
     max_evals = v.positive_int("max_evals", max_evals)

@@ -1,4 +1,4 @@
-"""Scalar measurements of mechanism for any weights (issue 14; to be folded into ccsolve.analysis).
+"""Scalar measurements of mechanism for any weights (issue 14), ccsolve.analysis.mechanism.
 
 Every function takes `weights` (ccsolve.Weights, or a result with .weights) and, where needed, `mixing`
 (a ccsolve.Task or the (n, n) matrix M). Column convention: y_hat = W_out ReLU(W_in x), W_in (d, n),
@@ -32,11 +32,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _validation as v
-from ._blas import one_blas_thread
-from .analysis import _mixing_for, product_vs_mixing
-from .closed_forms import one_hot_feature_errors, one_hot_loss
-from .weights import Weights, check_weights
+from ..core import validation as v
+from ..core.blas import one_blas_thread
+from ..core.weights import Weights, check_weights
+from ..evaluation.closed_forms import one_hot_feature_errors, one_hot_loss
+from .structure import _mixing_for, product_vs_mixing
 
 __all__ = [
     "participation_ratio",
@@ -242,7 +242,7 @@ class Interference:
 def interference(weights, mixing, n_samples: int = 1 << 16, seed: int = 0) -> Interference:
     """E_2 - 2 E_1 in total and per pair (exact) and by sign combination (Monte Carlo, `n_samples` per
     combination, from `seed`): see `Interference`."""
-    from .stratified import pair_errors
+    from ..evaluation.stratified import pair_errors
 
     w = _w(weights)
     m = _mixing_for(mixing, w)
