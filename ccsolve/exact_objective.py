@@ -321,7 +321,7 @@ def minimize_exact(
     n_tail_samples: int = DEFAULT_TAIL_SAMPLES,
     k_max: int | None = None,
     method: str = "L-BFGS-B",
-    maxiter: int = 80,
+    maxiter: int = 60,
     train_steps: int = 10_000,
     perturb: float = 1e-6,
     polish_readout: bool = True,
