@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 import ccsolve
-from ccsolve._blas import single_threaded_blas
-from ccsolve._exact_fast import ProjectedEvaluator
+from ccsolve.core.blas import single_threaded_blas
+from ccsolve.optimize._fast import ProjectedEvaluator
 from ccsolve.constructions import minimize_exact
-from ccsolve.exact_objective import ExactObjective
-from ccsolve.stratified import _pairs_index, _Products
-from ccsolve.weights import Weights
+from ccsolve.optimize.exact import ExactObjective
+from ccsolve.evaluation.stratified import _pairs_index, _Products
+from ccsolve.core.weights import Weights
 
 N, D = 14, 7
 

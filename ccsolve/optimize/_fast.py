@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .weights import Weights
+from ..core.weights import Weights
 
 
 def _c(a) -> np.ndarray:
@@ -34,7 +34,7 @@ class ProjectedEvaluator:
     def __init__(self, obj):
         import scipy.sparse as sp
 
-        from . import stratified as st
+        from ..evaluation import stratified as st
 
         self.obj = obj
         m = obj.m
@@ -74,14 +74,14 @@ class ProjectedEvaluator:
             self.mt = _c(m.T)
 
     def _gather(self, a):
-        from ._kernels.tail_dense import gather
+        from .._kernels.tail_dense import gather
 
         return gather(self.idx, self.val, self.kk, a, np.zeros((0, a.shape[1])), False)
 
     def moments(self, w_in):
         """(A (d, d), B (n, d), state) with F = tr(W_out A W_out^T) - 2 tr(W_out B^T) + const."""
-        from ._kernels.pairs_split import pair_split_blocks
-        from ._kernels.tail_dense import scatter
+        from .._kernels.pairs_split import pair_split_blocks
+        from .._kernels.tail_dense import scatter
 
         n = self.n
         m = self.obj.m
@@ -124,9 +124,9 @@ class ProjectedEvaluator:
 
     def value_and_grad_at(self, w_in, w_out, state=None):
         """(F, dF/dW_in) at (w_in, w_out); state from moments(w_in) reuses its activations."""
-        from ._kernels.pairs_split import pair_split_blocks
-        from ._kernels.tail_dense import gather, scatter
-        from .stratified import single_loss
+        from .._kernels.pairs_split import pair_split_blocks
+        from .._kernels.tail_dense import gather, scatter
+        from ..evaluation.stratified import single_loss
 
         m = self.obj.m
         e1, g_in, _ = single_loss(Weights(w_in, w_out), m, grad=True)
