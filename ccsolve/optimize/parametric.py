@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..core.results import Result
 from ..core import validation as v
 from ..core.blas import one_blas_thread
 from ..core.task import Task, check_task
@@ -94,7 +95,7 @@ def parametric_weights(task: Task, parameters: dict, seed=0) -> Weights:
 
 
 @dataclass(frozen=True)
-class ParametricResult:
+class ParametricResult(Result):
     """parametric(): weights, the fitted scalars and how they were found.
 
     weights      Weights (= parametric_weights(task, parameters, seed))
@@ -117,11 +118,10 @@ class ParametricResult:
     one_hot: bool = False
 
     def to_dict(self) -> dict:
+        """The fields (weights as {"W_in", "W_out"}) and ccsolve's version."""
         from .. import __version__
 
-        return {"parameters": dict(self.parameters), "objective": self.objective, "one_hot_loss": self.one_hot_loss,
-                "n_evals": self.n_evals, "seconds": self.seconds, "start": dict(self.start), "seed": self.seed,
-                "p": self.p, "one_hot": self.one_hot, "ccsolve_version": __version__}
+        return {**super().to_dict(), "ccsolve_version": __version__}
 
     def __repr__(self):
         prm = ", ".join(f"{k}={val:.4g}" for k, val in self.parameters.items())
