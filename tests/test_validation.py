@@ -129,7 +129,8 @@ ENTRIES = [
     ("train", "batch_size", lambda b: _train(batch_size=b), _bad_ints(16)),
     ("train", "threads", lambda b: _train(threads=b), _bad_ints(1)),
     ("train", "sigma_init", lambda b: _train(learn_sigma=True, sigma_init=b), _bad_reals(0.01)),
-    ("train", "mixing_base", lambda b: _train(learn_sigma=True, mixing_base=b), _bad_arrays(M)),
+    ("train", "mixing_base", lambda b: _train(learn_sigma=True, mixing_base=b),
+     [(k, b, ValueError if k == "str" else e) for k, b, e in _bad_arrays(M)]),  # a str names a choice ('task')
     ("train", "path", lambda b: _train(path=b), _bad_choices()),
     ("train", "learn_sigma", lambda b: _train(learn_sigma=b), _bad_flags()),
 ]
