@@ -61,8 +61,8 @@ def random(
     n_features = v.positive_int("n_features", n_features)
     sigma = v.bounded("sigma", v.non_negative("sigma", sigma), v.MAX_ABS / 100,
                       "entries are sigma times standard normals and must stay <= ccsolve._validation.MAX_ABS")
-    symmetric = v.flag("symmetric", symmetric)
-    zero_diagonal = v.flag("zero_diagonal", zero_diagonal)
+    symmetric = v.boolean("symmetric", symmetric)
+    zero_diagonal = v.boolean("zero_diagonal", zero_diagonal)
     gen = v.rng(seed)
     g = gen.standard_normal((n_features, n_features))
     if symmetric:
@@ -208,19 +208,12 @@ def from_torch(obj, scaled: bool = True, **kwargs) -> np.ndarray:
 
 
 def describe(mixing) -> dict:
-<<<<<<< HEAD
-    """Summary statistics of a mixing matrix (for reports and JSON)."""
-    m = v.square_matrix("mixing", mixing)
-=======
     """Summary statistics of a mixing matrix (for reports and JSON).
 
     rank is numpy's matrix_rank (singular values above its default tolerance); effective_rank is
     `effective_rank(M)` (the reference's nb6 measure).
     """
-    m = v.as_matrix("mixing", mixing)
-    if m.shape[0] != m.shape[1]:
-        raise ValueError(f"mixing must be square, got shape {m.shape}")
->>>>>>> main
+    m = v.square_matrix("mixing", mixing)
     off = m[~np.eye(m.shape[0], dtype=bool)]
     sym = bool(np.allclose(m, m.T))
     out = {

@@ -91,13 +91,6 @@ def square_matrix(name: str, value) -> np.ndarray:
     return m
 
 
-def flag(name: str, value) -> bool:
-    """A bool (Python or numpy)."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a bool (True or False), got {type(value).__name__} {value!r}")
-    return bool(value)
-
-
 def bounded(name: str, value: float, limit: float, why: str = "") -> float:
     """value with |value| <= limit, else a ValueError naming the parameter and the limit."""
     if abs(value) > limit:
