@@ -60,7 +60,7 @@ def random(
     """
     n_features = v.positive_int("n_features", n_features)
     sigma = v.bounded("sigma", v.non_negative("sigma", sigma), v.MAX_ABS / 100,
-                      "entries are sigma times standard normals and must stay <= ccsolve._validation.MAX_ABS")
+                      "entries are sigma times standard normals and must stay <= ccsolve.core.validation.MAX_ABS")
     symmetric = v.boolean("symmetric", symmetric)
     zero_diagonal = v.boolean("zero_diagonal", zero_diagonal)
     gen = v.rng(seed)

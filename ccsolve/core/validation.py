@@ -72,7 +72,7 @@ def as_array(name: str, value, ndim=(2,), shape: tuple | None = None, bound: flo
         big = float(np.max(np.abs(arr)))
         if big > bound:
             raise ValueError(f"{name} has an entry of size {big:.3g}; entries must satisfy |{name}| <= "
-                             f"{bound:g} (ccsolve._validation.MAX_ABS: larger values overflow the loss)")
+                             f"{bound:g} (ccsolve.core.validation.MAX_ABS: larger values overflow the loss)")
     return arr
 
 
@@ -104,7 +104,7 @@ def sample_count(name: str, value, minimum: int = 1, limit: int = MAX_SAMPLES) -
     value = positive_int(name, value, minimum)
     if value > limit:
         raise ValueError(f"{name}={value} is more than can finish: {name} must be <= {limit:.3g}"
-                         + (" (ccsolve._validation.MAX_SAMPLES)" if limit == MAX_SAMPLES else ""))
+                         + (" (ccsolve.core.validation.MAX_SAMPLES)" if limit == MAX_SAMPLES else ""))
     return value
 
 
@@ -112,7 +112,7 @@ def needed_samples(n: float, tol: float, limit: int = MAX_SAMPLES) -> int:
     """The sample count a pilot says reaches `tol`, refused (naming tol) if above `limit` or not finite."""
     if not np.isfinite(n) or n > limit:
         raise ValueError(f"tol={tol:g} would need about {n:.3g} samples, more than can finish (limit "
-                         f"{limit:.3g}, ccsolve._validation.MAX_SAMPLES); use a larger tol")
+                         f"{limit:.3g}, ccsolve.core.validation.MAX_SAMPLES); use a larger tol")
     return int(n)
 
 

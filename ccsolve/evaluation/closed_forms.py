@@ -84,7 +84,7 @@ def _offset_terms(task: Task, features):
 def naive_offset_loss(task: Task, offset: float, features=None) -> float:
     """L/p of naive + offset: every unrepresented output reads `offset` from every used neuron."""
     task = check_task(task)
-    offset = v.bounded("offset", v.real("offset", offset), v.MAX_ABS, "ccsolve._validation.MAX_ABS")
+    offset = v.bounded("offset", v.real("offset", offset), v.MAX_ABS, "ccsolve.core.validation.MAX_ABS")
     base, a, b_o, _ = _offset_terms(task, features)
     return (base + offset**2 * a * b_o.size - 2.0 * offset * b_o.sum()) / task.n_features
 

@@ -281,7 +281,7 @@ def train(
     n, d = task.n_features, task.n_neurons
     # checked even when unused; any sign (a negative sigma flips mixing_base: tests/test_train.py uses -0.5)
     sigma_init = v.bounded("sigma_init", v.real("sigma_init", sigma_init), v.MAX_ABS / 100,
-                           "sigma * mixing_base must stay <= ccsolve._validation.MAX_ABS")
+                           "sigma * mixing_base must stay <= ccsolve.core.validation.MAX_ABS")
     if learn_sigma:
         sigma0 = sigma_init
         if isinstance(mixing_base, str):
