@@ -57,8 +57,9 @@ def second_moment(task: Task) -> np.ndarray:
     """E[y y^T] / p for y = ReLU(x) + M x, shape (n_features, n_features); one-hot: its p -> 0 limit.
 
     E[ReLU ReLU^T] / p = I/6 + (p/16)(1 1^T - I), E[ReLU x^T] / p = I/6, E[x x^T] / p = I/3, hence
-    (I + M + M^T + 2 M M^T)/6 + (p/16)(1 1^T - I). For one-hot inputs E||.||^2 is already L/p and the
-    formula with p = 0 is exact (only one feature is ever active).
+    (I + M + M^T + 2 M M^T)/6 + (p/16)(1 1^T - I). For one-hot inputs it is the p = 0 formula, which is
+    n E_one_hot[y y^T] (one active feature instead of n p on average), so L/p >= tr(P^perp C) / n holds in
+    both modes with the same normalisation.
     """
     task = check_task(task)
     n, m, p = task.n_features, task.mixing, _p_eff(task)
