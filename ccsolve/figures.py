@@ -19,11 +19,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import __version__
-from . import _validation as v
-from ._io import atomic_write_json
-from .compare import _Parser
-from .sweep import make_task, run_sweep, train_point
-from .weights import Weights
+from .core import validation as v
+from .core.io import atomic_write_json
+from .apps.cli import OneLineErrorParser
+from .apps.sweep import make_task, run_sweep, train_point
+from .core.weights import Weights
 
 __all__ = ["FIGURES", "FigureContext", "make_figure", "main"]
 
@@ -94,17 +94,17 @@ def _strip(result: dict) -> dict:
 
 
 def _curve(weights: Weights, task, ps, ctx: FigureContext):
-    from .stratified import loss_curve
+    from .evaluation.stratified import loss_curve
 
     c = loss_curve(weights, task, ps, tol=ctx.curve_tol, seed=1)
     return np.asarray(c.ps), np.asarray(c.values), np.asarray(c.stderrs)
 
 
 def _save(ctx: FigureContext, name: str, fig, data: dict, config: dict) -> list:
-    from .plots import _finish
+    from .apps.plots import save_figure
 
     png = os.path.join(ctx.out, f"{name}.png")
-    _finish(fig, png, 100)
+    save_figure(fig, png, 100)
     js = os.path.join(ctx.out, f"{name}.json")
     atomic_write_json(js, {"figure": name, "ccsolve_version": __version__, "quick": ctx.quick,
                            "config": config, "data": data})
@@ -112,9 +112,9 @@ def _save(ctx: FigureContext, name: str, fig, data: dict, config: dict) -> list:
 
 
 def _fig(figsize=(7.5, 4.6), ncols=1):
-    from .plots import _figure
+    from .apps.plots import new_figure
 
-    fig = _figure(figsize)
+    fig = new_figure(figsize)
     axes = [fig.add_subplot(1, ncols, k + 1) for k in range(ncols)]
     return fig, axes
 
@@ -161,7 +161,7 @@ def fig2(ctx: FigureContext) -> list:
             ax.plot(ps, vals, color=color, label=f"trained at p={p:g}")
             ax.fill_between(ps, vals - 2 * ses, vals + 2 * ses, color=color, alpha=0.2, lw=0)
             data[label][f"{p:g}"] = {"eval_ps": ps, "values": vals, "stderrs": ses, "at_train_p": _strip(res)}
-        from .closed_forms import naive_loss
+        from .evaluation.closed_forms import naive_loss
 
         ax.axhline(naive_loss(task), color="k", ls="--", lw=1, label="naive (closed form)")
         ax.set_xscale("log")
@@ -255,7 +255,7 @@ def _sigmas(ctx):
 
 def fig5b(ctx: FigureContext) -> list:
     """Trained L/p at p = 0.01 against sigma (random and symmetric M): minima and crossovers with naive."""
-    from .closed_forms import naive_loss, one_hot_lower_bound
+    from .evaluation.closed_forms import naive_loss, one_hot_lower_bound
 
     sigmas = _sigmas(ctx)
     seeds = (0,) if ctx.quick else (0, 1)
@@ -288,9 +288,9 @@ def fig5b(ctx: FigureContext) -> list:
 
 def transplant_point(config: dict) -> dict:
     """Train on noisy (embedding) labels, then on clean labels from those weights (fresh optimizer)."""
-    from .closed_forms import naive_loss
-    from .loss import loss_per_feature
-    from .train import train
+    from .evaluation.closed_forms import naive_loss
+    from .evaluation.loss import loss_per_feature
+    from .training.trainer import train
 
     noisy = make_task({k: config[k] for k in ("mixing", "n_features", "n_neurons", "d_embed", "p", "seed")})
     clean = make_task({**{k: config[k] for k in ("n_features", "n_neurons", "p", "seed")}, "mixing": "clean"})
@@ -379,7 +379,7 @@ def fig8(ctx: FigureContext) -> list:
 def snmf_point(config: dict) -> dict:
     """One-hot losses of SNMF (exact and reference recipe) and minimize_one_hot at one sigma."""
     from . import constructions as C
-    from .closed_forms import naive_loss, one_hot_loss, one_hot_lower_bound
+    from .evaluation.closed_forms import naive_loss, one_hot_loss, one_hot_lower_bound
 
     task = make_task({**config, "one_hot": True})
     out = {"lower_bound": one_hot_lower_bound(task), "naive": naive_loss(task)}
@@ -424,7 +424,7 @@ def fig9(ctx: FigureContext) -> list:
 def fig10(ctx: FigureContext) -> list:
     """Naive + offset on clean labels: the optimal offset against p (closed form and the reference's grid
     search) and its loss against models trained on clean labels."""
-    from .closed_forms import naive_offset_loss, optimal_offset
+    from .evaluation.closed_forms import naive_offset_loss, optimal_offset
 
     ps_dense = np.logspace(-3, 0, 60)
     tasks = [make_task({**ctx.base, "mixing": "clean", "p": float(p)}) for p in ps_dense]
@@ -523,7 +523,7 @@ def make_figure(name: str, out: str, quick: bool = False, workers: int | None = 
 
 
 def main(argv=None) -> int:
-    ap = _Parser(prog="python -m ccsolve.figures", description=__doc__.splitlines()[0])
+    ap = OneLineErrorParser(prog="python -m ccsolve.figures", description=__doc__.splitlines()[0])
     ap.add_argument("names", nargs="+", help=f"figure names or 'all': {', '.join(FIGURES)}")
     ap.add_argument("--out", required=True, help="output directory")
     ap.add_argument("--quick", action="store_true", help="reduced sizes (preview, tests)")

@@ -22,10 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _validation as v
-from ._blas import one_blas_thread
-from .task import Task
-from .weights import Weights, check_weights
+from ..core import validation as v
+from ..core.results import Result
+from ..core.blas import one_blas_thread
+from ..core.task import Task
+from ..core.weights import Weights, check_weights
 
 __all__ = [
     "OneHotResponse",
@@ -56,8 +57,8 @@ def _mixing_for(mixing, weights: Weights, name: str = "mixing") -> np.ndarray:
 # ----------------------------------------------------------------------------------------- Fig 3
 
 
-@dataclass(frozen=True, eq=False)
-class OneHotResponse:
+@dataclass(frozen=True, eq=False, repr=False)
+class OneHotResponse(Result):
     """Response of the network when only feature i is active, at value t.
 
     values       (n_values,) the input values t
@@ -88,9 +89,8 @@ def one_hot_response(weights: Weights, task, values=None, full: bool = False) ->
     |t| (W_out N)_{:, i} for t < 0, with P = ReLU(W_in), N = ReLU(-W_in).
     """
     m = _mixing_for(task, weights, "task")
-    values = np.linspace(-1.0, 1.0, 201) if values is None else _vector("values", values)
-    if not isinstance(full, (bool, np.bool_)):
-        raise TypeError(f"full must be a bool, got {type(full).__name__}")
+    values = np.linspace(-1.0, 1.0, 201) if values is None else v.vector("values", values)
+    full = v.boolean("full", full)
     a_pos = weights.W_out @ np.maximum(weights.W_in, 0.0)  # (out, in)
     a_neg = weights.W_out @ np.maximum(-weights.W_in, 0.0)
     t_pos = np.maximum(values, 0.0)
@@ -110,8 +110,8 @@ def one_hot_response(weights: Weights, task, values=None, full: bool = False) ->
 # ----------------------------------------------------------------------------------------- Fig 4
 
 
-@dataclass(frozen=True, eq=False)
-class FeatureWeightBars:
+@dataclass(frozen=True, eq=False, repr=False)
+class FeatureWeightBars(Result):
     """Per feature i and neuron a: how neuron a carries feature i to its own output.
 
     contributions  (n_features, n_neurons) W_out[i, a] * W_in[a, i] (the post's "W_in ⊙ W_out")
@@ -138,8 +138,8 @@ def feature_weight_bars(weights: Weights) -> FeatureWeightBars:
 # ----------------------------------------------------------------------------------------- Fig 7
 
 
-@dataclass(frozen=True, eq=False)
-class EigenAlignment:
+@dataclass(frozen=True, eq=False, repr=False)
+class EigenAlignment(Result):
     """Eigen- or singular vectors of a target matrix A (M or I + M) against the neuron directions.
 
     which, kind          "mixing" | "identity_plus_mixing", "eig" | "svd"
@@ -255,8 +255,8 @@ def _cosines(basis: np.ndarray, directions: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------------------- Fig 8
 
 
-@dataclass(frozen=True, eq=False)
-class ProductVsMixing:
+@dataclass(frozen=True, eq=False, repr=False)
+class ProductVsMixing(Result):
     """Entries of P = W_out W_in against M (fits of P on M unless marked "reference").
 
     product                 (n_features, n_features) P
@@ -337,8 +337,8 @@ def _linfit(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
 # ------------------------------------------------------------------------ per-neuron contributions
 
 
-@dataclass(frozen=True, eq=False)
-class NeuronContributions:
+@dataclass(frozen=True, eq=False, repr=False)
+class NeuronContributions(Result):
     """What each neuron writes into feature i's own output when only feature i is active.
 
     positive        (n_features, n_neurons) W_out[i, a] ReLU(W_in[a, i]): input t = +1
@@ -371,17 +371,3 @@ def neuron_contributions(weights: Weights, task) -> NeuronContributions:
     eff = np.where(l2 > 0, l1**2 / np.where(l2 > 0, l2, 1.0), 0.0)
     diag = np.diag(m)
     return NeuronContributions(pos, neg, 1.0 + diag, -diag, eff)
-
-
-def _vector(name: str, value) -> np.ndarray:
-    if isinstance(value, (str, bytes)) or value is None:
-        raise TypeError(f"{name} must be a 1-D array of numbers, got {type(value).__name__}")
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a 1-D array of numbers ({exc})") from None
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D array, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or inf entries")
-    return arr

@@ -18,12 +18,12 @@ from matplotlib.colors import ListedColormap, Normalize
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
-from . import _validation as v
-from . import analysis
-from ._io import atomic_write_bytes
-from .closed_forms import naive_loss, one_hot_lower_bound
-from .task import Task, check_task
-from .weights import check_weights
+from ..core import validation as v
+from .. import analysis
+from ..core.io import atomic_write_bytes
+from ..evaluation.closed_forms import naive_loss, one_hot_lower_bound
+from ..core.task import Task, check_task
+from ..core.weights import check_weights
 
 __all__ = [
     "task_label",
@@ -76,13 +76,13 @@ def _title(kind: str, task: Task, name: str | None) -> str:
 # ------------------------------------------------------------------------------------------ output
 
 
-def _figure(figsize) -> Figure:
+def new_figure(figsize) -> Figure:
     fig = Figure(figsize=figsize, layout="constrained")
     FigureCanvasAgg(fig)
     return fig
 
 
-def _finish(fig: Figure, path, dpi) -> Figure:
+def save_figure(fig: Figure, path, dpi) -> Figure:
     if path is not None:
         dpi = v.positive("dpi", dpi)
         buf = io.BytesIO()
@@ -120,7 +120,7 @@ def plot_loss_curves(curves: dict, task: Task, *, naive=None, lower_bound=None, 
     z = v.non_negative("z", z)
     naive = _line_value("naive", naive, lambda: naive_loss(task))
     lower_bound = _line_value("lower_bound", lower_bound, lambda: one_hot_lower_bound(task))
-    fig = _figure((7.5, 4.8))
+    fig = new_figure((7.5, 4.8))
     ax = fig.add_subplot()
     cmap = colormaps["tab10"]
     for k, (name, curve) in enumerate(curves.items()):
@@ -144,7 +144,7 @@ def plot_loss_curves(curves: dict, task: Task, *, naive=None, lower_bound=None, 
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7, loc="best")
     fig.suptitle(title or _title("Loss per feature vs p", task, None), fontsize=9)
-    return _finish(fig, path, dpi)
+    return save_figure(fig, path, dpi)
 
 
 def _curve(name, curve):
@@ -152,14 +152,14 @@ def _curve(name, curve):
         ps, vals, ses = curve
     except (TypeError, ValueError):
         raise ValueError(f"curves[{name!r}] must be a tuple (ps, values, stderrs)") from None
-    ps = analysis._vector(f"curves[{name!r}] ps", ps)
-    vals = analysis._vector(f"curves[{name!r}] values", vals)
+    ps = v.vector(f"curves[{name!r}] ps", ps)
+    vals = v.vector(f"curves[{name!r}] values", vals)
     if vals.shape != ps.shape:
         raise ValueError(f"curves[{name!r}]: values has shape {vals.shape} but ps has {ps.shape}")
     if np.any(ps <= 0):
         raise ValueError(f"curves[{name!r}]: ps must be > 0 (log axis)")
     if ses is not None:
-        ses = analysis._vector(f"curves[{name!r}] stderrs", ses)
+        ses = v.vector(f"curves[{name!r}] stderrs", ses)
         if ses.shape != ps.shape:
             raise ValueError(f"curves[{name!r}]: stderrs has shape {ses.shape} but ps has {ps.shape}")
     order = np.argsort(ps)
@@ -193,7 +193,7 @@ def plot_bars(rows, task: Task | None = None, *, naive=None, lower_bound=False, 
     names = [r[0] for r in parsed]
     vals = np.array([r[1] for r in parsed])
     ses = np.array([r[2] for r in parsed])
-    fig = _figure((7.5, 1.2 + 0.42 * len(parsed)))
+    fig = new_figure((7.5, 1.2 + 0.42 * len(parsed)))
     ax = fig.add_subplot()
     y = np.arange(len(parsed))[::-1]
     colors = [colormaps["tab10"](k % 10) for k in range(len(parsed))]
@@ -218,7 +218,7 @@ def plot_bars(rows, task: Task | None = None, *, naive=None, lower_bound=False, 
     if title is None:
         title = "Comparison of solutions" if task is None else _title("Comparison of solutions", task, None)
     fig.suptitle(title, fontsize=9)
-    return _finish(fig, path, dpi)
+    return save_figure(fig, path, dpi)
 
 
 def _row(r):
@@ -247,7 +247,7 @@ def plot_one_hot_response(weights, task: Task, *, name: str | None = None, value
     check_weights(weights, task.n_features)
     r = analysis.one_hot_response(weights, task, values)
     n = task.n_features
-    fig = _figure((11, 4.5))
+    fig = new_figure((11, 4.5))
     ax1, ax2 = fig.subplots(1, 2, width_ratios=[1.1, 1])
     cmap = colormaps["viridis"]
     for i in range(n):
@@ -265,7 +265,7 @@ def plot_one_hot_response(weights, task: Task, *, name: str | None = None, value
     ax2.set_ylabel("output o")
     fig.colorbar(im, ax=ax2, label="ŷ_o(e_i)")
     fig.suptitle(title or _title("One-hot input/output response", task, name), fontsize=9)
-    return _finish(fig, path, dpi)
+    return save_figure(fig, path, dpi)
 
 
 def plot_feature_weight_bars(weights, task: Task, *, name: str | None = None, path=None, title=None,
@@ -275,7 +275,7 @@ def plot_feature_weight_bars(weights, task: Task, *, name: str | None = None, pa
     check_weights(weights, task.n_features)
     b = analysis.feature_weight_bars(weights)
     n, d = b.contributions.shape
-    fig = _figure((11, 4.2))
+    fig = new_figure((11, 4.2))
     ax = fig.add_subplot()
     # inferno without its near-white end, so that every neuron stays visible
     cmap = ListedColormap(colormaps["inferno"](np.linspace(0.0, 0.9, max(d, 2))))
@@ -307,7 +307,7 @@ def plot_feature_weight_bars(weights, task: Task, *, name: str | None = None, pa
     fig.colorbar(_mappable(cmap, 0, max(d - 1, 1)), ax=ax, label="neuron index a")
     fig.suptitle(title or _title("Per-feature weights split by neuron", task, name),
                  fontsize=9)
-    return _finish(fig, path, dpi)
+    return save_figure(fig, path, dpi)
 
 
 def plot_eigen_alignment(weights, task: Task, *, which: str = "mixing", kind: str = "eig",
@@ -319,7 +319,7 @@ def plot_eigen_alignment(weights, task: Task, *, which: str = "mixing", kind: st
     e = analysis.eigen_alignment(weights, task, which=which, kind=kind, top=top)
     target = "M" if which == "mixing" else "I + M"
     vec = "eigenvector" if kind == "eig" else "singular vector"
-    fig = _figure((13, 4.3))
+    fig = new_figure((13, 4.3))
     ax1, ax2, ax3 = fig.subplots(1, 3)
     for ax, cos, label, frac in (
         (ax1, e.cos_in, "read W_in[a, :]" + (" vs V" if kind == "svd" else ""), e.in_fraction_top),
@@ -350,7 +350,7 @@ def plot_eigen_alignment(weights, task: Task, *, which: str = "mixing", kind: st
     ax3.set_title("preserved by the ReLU-free map W_out W_in", fontsize=8)
     fig.suptitle(title or _title(f"Neuron directions vs {vec}s of {target}", task, name),
                  fontsize=9)
-    return _finish(fig, path, dpi)
+    return save_figure(fig, path, dpi)
 
 
 def plot_product_vs_mixing(weights, task: Task, *, name: str | None = None, path=None, title=None,
@@ -362,7 +362,7 @@ def plot_product_vs_mixing(weights, task: Task, *, name: str | None = None, path
     m, p = task.mixing, f.product
     n = task.n_features
     off = ~np.eye(n, dtype=bool)
-    fig = _figure((13, 4.3))
+    fig = new_figure((13, 4.3))
     ax1, ax2, ax3 = fig.subplots(1, 3, width_ratios=[1.2, 1, 1])
     ax1.scatter(m[off], p[off], s=3, alpha=0.35, lw=0, color="tab:blue", label="off-diagonal")
     ax1.scatter(np.diag(m), np.diag(p), s=9, alpha=0.8, lw=0, color="tab:orange", label="diagonal")
@@ -389,7 +389,7 @@ def plot_product_vs_mixing(weights, task: Task, *, name: str | None = None, path
         ax.set_ylabel("neuron")
         fig.colorbar(im, ax=ax)
     fig.suptitle(title or _title("W_out W_in against M", task, name), fontsize=9)
-    return _finish(fig, path, dpi)
+    return save_figure(fig, path, dpi)
 
 
 def _mappable(cmap, lo, hi):

@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import inspect
 import itertools
 import json
 import multiprocessing
-import numbers
 import os
 import pickle
 import time
@@ -33,8 +31,10 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from . import _validation as v
-from ._io import _json_default, atomic_write_json
+from ..core import validation as v
+from ..core.results import Result
+from ..core.io import _json_default, atomic_write_json
+from ..core.progress import progress_bar
 
 __all__ = [
     "SweepResult",
@@ -43,14 +43,22 @@ __all__ = [
     "run_sweep",
     "cache_key",
     "function_name",
-    "make_task",
-    "evaluate_point",
-    "train_point",
-    "TASK_DEFAULTS",
-    "EVAL_DEFAULTS",
 ]
 
+# the CC point functions live in ccsolve.apps.points; these names stay importable from here
+_POINT_NAMES = ("make_task", "evaluate_point", "train_point", "TASK_DEFAULTS", "EVAL_DEFAULTS", "MIXING_KINDS",
+                "TRAIN_KEYS")
+
+
+def __getattr__(name):
+    if name in _POINT_NAMES:
+        from . import points
+
+        return getattr(points, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 CACHE_FORMAT = 1
+_STABLE_MODULE_NAMES = {"ccsolve.apps.points": "ccsolve.sweep"}
 
 # ---------------------------------------------------------------------------------------------------
 # configs, keys, results
@@ -110,6 +118,9 @@ def function_name(fn) -> str:
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
     module = getattr(fn, "__module__", None) or type(fn).__module__
     qualname = getattr(fn, "__qualname__", None) or type(fn).__qualname__
+    # the built-in point functions keep the name they had before the package was split, so that
+    # existing caches stay valid
+    module = _STABLE_MODULE_NAMES.get(module, module)
     return f"{module}.{qualname}"
 
 
@@ -133,7 +144,7 @@ class PointError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class SweepResult:
+class SweepResult(Result):
     """The outcome of run_sweep.
 
     points    list of (config, result) in the order of the configs given (configs normalised to
@@ -219,7 +230,7 @@ def _read_cache(path: str, config: dict, name: str):
 
 
 def _write_cache(path: str, key: str, name: str, config: dict, result: dict, seconds: float) -> None:
-    from . import __version__
+    from .. import __version__
 
     atomic_write_json(path, {
         "format": CACHE_FORMAT,
@@ -340,8 +351,7 @@ def run_sweep(fn, configs, cache_dir=None, executor=None, max_workers: int | Non
     if not callable(fn):
         raise TypeError(f"fn must be callable (a top-level function config -> dict), got {type(fn).__name__}")
     kind = _check_executor(executor, max_workers)
-    if not isinstance(progress, (bool, np.bool_)):
-        raise TypeError(f"progress must be a bool, got {type(progress).__name__}")
+    progress = v.boolean("progress", progress)
     name = function_name(fn)
     if isinstance(configs, (Mapping, str, bytes)) or not hasattr(configs, "__iter__"):
         raise TypeError(f"configs must be a list of dicts (e.g. from ccsolve.sweep.grid), got {type(configs).__name__}")
@@ -379,10 +389,7 @@ def run_sweep(fn, configs, cache_dir=None, executor=None, max_workers: int | Non
                       "recomputing those points", RuntimeWarning, stacklevel=2)
     todo = [k for k in unique if k not in results]
 
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=len(unique), initial=n_cached, desc=f"sweep {name.rsplit('.', 1)[-1]}", unit="pt",
-               disable=not progress, leave=True)
+    bar = progress_bar(progress, len(unique), f"sweep {name.rsplit('.', 1)[-1]}", unit="pt", initial=n_cached, leave=True)
 
     def finish(k, out):
         result, seconds = out
@@ -466,248 +473,3 @@ def _run_pool(ex: Executor, fn, todo, unique, finish, env: dict) -> None:
     if failure is not None:
         k, exc = failure
         raise PointError(f"sweep point failed: config={unique[k]}: {exc!r}", unique[k]) from exc
-
-
-# ---------------------------------------------------------------------------------------------------
-# built-in point functions
-
-MIXING_KINDS = ("clean", "embedding", "random", "symmetric")
-
-TASK_DEFAULTS = {
-    "mixing": None,          # required: one of MIXING_KINDS
-    "sigma": 0.025,          # random / symmetric: M = sigma * G
-    "sign": 1,               # embedding: +1 -> W_E W_E^T - I (reference code), -1 -> I - W_E W_E^T
-    "d_embed": 1000,         # embedding: residual width
-    "zero_diagonal": False,  # random / symmetric: zero the diagonal of G
-    "seed": 0,               # seeds M (and constructions / training that take a seed)
-    "n_features": 100,
-    "n_neurons": 50,
-    "p": 0.01,
-    "one_hot": False,
-}
-
-EVAL_DEFAULTS = {
-    "construction": "naive",     # a function name in ccsolve.constructions (evaluate_point)
-    "construction_kwargs": {},   # keyword arguments for it
-    "method": "monte_carlo",     # passed to ccsolve.loss_per_feature
-    "n_samples": 1 << 20,
-    "eval_seed": None,           # Monte Carlo seed; None -> seed + 1 (as ccsolve.compare)
-    "tol": None,                 # passed to loss_per_feature only when set (methods that take it)
-    "return_weights": False,     # include W_in, W_out (column convention) as nested lists
-    "tag": None,                 # free label, ignored by the computation (but part of the cache key)
-}
-
-TRAIN_KEYS = {"train": {}}  # train_point: keyword arguments for ccsolve.train
-
-
-def _get(config: Mapping, key: str, defaults: Mapping):
-    value = config.get(key, defaults[key])
-    return defaults[key] if value is None and key != "mixing" else value
-
-
-def make_task(config: Mapping):
-    """A ccsolve.Task from a config dict; keys (defaults in TASK_DEFAULTS; other keys are ignored):
-
-    mixing        'clean' | 'embedding' | 'random' | 'symmetric' (required)
-    sigma         random/symmetric scale; sign, d_embed: embedding; zero_diagonal: random/symmetric
-    seed          seeds M: mixing.embedding(n_features, d_embed, seed, sign) or
-                  mixing.random(n_features, sigma, seed, symmetric, zero_diagonal)
-    n_features, n_neurons, p, one_hot   as in ccsolve.Task
-    """
-    from . import mixing as mx
-    from .task import Task
-
-    if not isinstance(config, Mapping):
-        raise TypeError(f"config must be a dict, got {type(config).__name__}")
-    kind = config.get("mixing")
-    if kind is None:
-        raise ValueError(f"config needs 'mixing', one of {list(MIXING_KINDS)}")
-    if kind not in MIXING_KINDS:
-        raise ValueError(f"config['mixing'] must be one of {list(MIXING_KINDS)}, got {kind!r}")
-    g = {k: _get(config, k, TASK_DEFAULTS) for k in TASK_DEFAULTS}
-    n = v.positive_int("n_features", g["n_features"])
-    if kind == "clean":
-        m = mx.clean(n)
-    elif kind == "embedding":
-        m = mx.embedding(n, g["d_embed"], seed=g["seed"], sign=g["sign"])
-    else:
-        zd = g["zero_diagonal"]
-        if not isinstance(zd, (bool, np.bool_)):
-            raise TypeError(f"zero_diagonal must be a bool, got {type(zd).__name__}")
-        m = mx.random(n, g["sigma"], seed=g["seed"], symmetric=kind == "symmetric", zero_diagonal=bool(zd))
-    return Task(m, g["n_neurons"], g["p"], one_hot=g["one_hot"])
-
-
-def _check_keys(config: Mapping, allowed, fn: str) -> None:
-    unknown = sorted(set(config) - set(allowed))
-    if unknown:
-        raise ValueError(f"{fn}: unknown config key(s) {unknown}; allowed: {sorted(allowed)}")
-
-
-def _accepts(func, name: str) -> bool:
-    try:
-        params = inspect.signature(func).parameters
-    except (TypeError, ValueError):
-        return False
-    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-
-
-def _scalar_fields(obj, skip=("weights", "seconds")) -> dict:
-    """JSON scalars among a result object's fields (timings left out: results must be deterministic)."""
-    if hasattr(obj, "__dataclass_fields__"):
-        items = {f: getattr(obj, f) for f in obj.__dataclass_fields__}
-    elif hasattr(obj, "__dict__"):
-        items = dict(vars(obj))
-    else:
-        return {}
-    out = {}
-    for k, val in items.items():
-        if k in skip or k.startswith("_") or k.endswith("seconds"):
-            continue
-        if isinstance(val, (bool, np.bool_, str)):
-            out[k] = val if isinstance(val, str) else bool(val)
-        elif isinstance(val, numbers.Real):
-            out[k] = float(val) if not isinstance(val, numbers.Integral) else int(val)
-    return out
-
-
-def _as_weights(obj, what: str):
-    from .weights import Weights
-
-    if isinstance(obj, Weights):
-        return obj
-    w = getattr(obj, "weights", None)
-    if isinstance(w, Weights):
-        return w
-    raise TypeError(f"{what} returned {type(obj).__name__}, expected ccsolve.Weights or a result with .weights")
-
-
-def _evaluate(weights, task, config: Mapping) -> dict:
-    from .closed_forms import one_hot_loss, one_hot_lower_bound
-    from .loss import loss_per_feature
-
-    method = _get(config, "method", EVAL_DEFAULTS)
-    n_samples = _get(config, "n_samples", EVAL_DEFAULTS)
-    seed = _get(config, "seed", TASK_DEFAULTS)
-    eval_seed = config.get("eval_seed")
-    if eval_seed is None:
-        eval_seed = v.positive_int("seed", seed, minimum=0) + 1
-    kwargs = {"method": method, "n_samples": n_samples, "seed": eval_seed}
-    tol = config.get("tol")
-    if tol is not None:
-        if not _accepts(loss_per_feature, "tol"):
-            raise ValueError("config['tol'] is set but this ccsolve's loss_per_feature takes no tol")
-        kwargs["tol"] = tol
-    est = loss_per_feature(weights, task, **kwargs)
-    out = {
-        "loss_per_feature": float(est.value),
-        "stderr": float(est.stderr),
-        "n_samples": int(est.n_samples),
-        "method": est.method,
-        "p": est.p,
-        "details": {k: val for k, val in est.details.items() if not str(k).endswith("seconds")},
-        "one_hot_loss": float(one_hot_loss(weights, task.mixing)),
-        "one_hot_lower_bound": float(one_hot_lower_bound(task.mixing, task.n_neurons)),
-    }
-    rw = _get(config, "return_weights", EVAL_DEFAULTS)
-    if not isinstance(rw, (bool, np.bool_)):
-        raise TypeError(f"return_weights must be a bool, got {type(rw).__name__}")
-    if rw:
-        out["W_in"] = weights.W_in.tolist()
-        out["W_out"] = weights.W_out.tolist()
-    return out
-
-
-def evaluate_point(config: Mapping) -> dict:
-    """Build the task (make_task) and a construction, evaluate it; a point function for run_sweep.
-
-    Keys: TASK_DEFAULTS (task) and EVAL_DEFAULTS: `construction` names a function of
-    ccsolve.constructions (naive, naive_offset, ...) called as f(task, **construction_kwargs), with
-    seed=config['seed'] added when f takes a seed and none is given. Evaluated with
-    ccsolve.loss_per_feature(weights, task, method, n_samples, seed=eval_seed[, tol]).
-
-    Returns {construction, loss_per_feature, stderr, n_samples, method, p, details, one_hot_loss,
-    one_hot_lower_bound, construction_info[, W_in, W_out]}; no timings, so results depend only on the
-    config.
-    """
-    from . import constructions
-
-    if not isinstance(config, Mapping):
-        raise TypeError(f"config must be a dict, got {type(config).__name__}")
-    _check_keys(config, {**TASK_DEFAULTS, **EVAL_DEFAULTS}, "evaluate_point")
-    task = make_task(config)
-    name = _get(config, "construction", EVAL_DEFAULTS)
-    public = getattr(constructions, "__all__", [n for n in dir(constructions) if not n.startswith("_")])
-    builder = getattr(constructions, name, None) if isinstance(name, str) and not name.startswith("_") else None
-    if builder is None or not callable(builder) or name not in public:
-        raise ValueError(f"config['construction'] must name a function of ccsolve.constructions "
-                         f"({sorted(public)}), got {name!r}")
-    kwargs = config.get("construction_kwargs") or {}
-    if not isinstance(kwargs, Mapping):
-        raise TypeError(f"config['construction_kwargs'] must be a dict, got {kwargs!r}")
-    kwargs = dict(kwargs)
-    if "seed" not in kwargs and _accepts(builder, "seed"):
-        kwargs["seed"] = _get(config, "seed", TASK_DEFAULTS)
-    if _accepts(builder, "progress") and "progress" not in kwargs:
-        kwargs["progress"] = False
-    built = builder(task, **kwargs)
-    weights = _as_weights(built, f"constructions.{name}")
-    out = {"construction": name, **_evaluate(weights, task, config)}
-    out["construction_info"] = _scalar_fields(built) if built is not weights else {}
-    return out
-
-
-def _train_function():
-    import importlib
-
-    import ccsolve
-
-    fn = getattr(ccsolve, "train", None)
-    if fn is None:
-        try:
-            fn = importlib.import_module("ccsolve.train")
-        except ImportError as exc:
-            raise RuntimeError("train_point needs ccsolve.train (ccsolve/train.py), which this ccsolve "
-                               f"does not have ({exc})") from None
-    if inspect.ismodule(fn):
-        fn = getattr(fn, "train", None)
-    if not callable(fn):
-        raise RuntimeError("train_point needs a callable ccsolve.train(task, ...); this ccsolve has none")
-    return fn
-
-
-def train_point(config: Mapping) -> dict:
-    """Train on the config's task with ccsolve.train, then evaluate as evaluate_point does.
-
-    Keys: TASK_DEFAULTS, EVAL_DEFAULTS (except construction/construction_kwargs) and `train`: a dict
-    of keyword arguments for ccsolve.train(task, **train) (steps, batch_size, lr, ...); seed defaults
-    to config['seed'] and progress to False. Returns evaluate_point's keys (construction='trained')
-    plus `train`: the scalar fields of the training result (timings left out) and `final_train_loss`
-    when the result has a loss history.
-    """
-    if not isinstance(config, Mapping):
-        raise TypeError(f"config must be a dict, got {type(config).__name__}")
-    allowed = {**TASK_DEFAULTS, **EVAL_DEFAULTS, **TRAIN_KEYS}
-    allowed.pop("construction")
-    allowed.pop("construction_kwargs")
-    _check_keys(config, allowed, "train_point")
-    task = make_task(config)
-    kwargs = config.get("train") or {}
-    if not isinstance(kwargs, Mapping):
-        raise TypeError(f"config['train'] must be a dict of ccsolve.train keyword arguments, got {kwargs!r}")
-    kwargs = dict(kwargs)
-    train = _train_function()
-    kwargs.setdefault("seed", _get(config, "seed", TASK_DEFAULTS))
-    if _accepts(train, "progress"):
-        kwargs.setdefault("progress", False)
-    res = train(task, **kwargs)
-    weights = _as_weights(res, "ccsolve.train")
-    out = {"construction": "trained", **_evaluate(weights, task, config)}
-    info = _scalar_fields(res) if res is not weights else {}
-    for attr in ("losses", "loss", "loss_history", "train_loss"):
-        hist = getattr(res, attr, None)
-        if hist is not None and np.ndim(hist) == 1 and np.size(hist) > 0:
-            info["final_train_loss"] = float(np.asarray(hist)[-1])
-            break
-    out["train"] = info
-    return out

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _validation as v
-from ._blas import one_blas_thread
+from . import validation as v
+from .blas import one_blas_thread
 
-__all__ = ["clean", "embedding", "random", "describe"]
+__all__ = ["clean", "embedding", "random", "describe", "make", "KINDS"]
+
+# the kinds `make` builds, in the order the CLIs list them
+KINDS = ("embedding", "random", "symmetric", "clean")
 
 
 def clean(n_features: int = 100) -> np.ndarray:
@@ -64,6 +67,22 @@ def random(
     if zero_diagonal:
         np.fill_diagonal(g, 0.0)
     return sigma * g
+
+
+def make(kind: str, n_features: int = 100, *, sigma: float = 0.025, sign: int = 1, d_embed: int = 1000,
+         seed=0, zero_diagonal: bool = False) -> np.ndarray:
+    """The mixing matrix of a named kind (the one task builder of compare, sweeps and figures).
+
+    kind  "embedding": embedding(n_features, d_embed, seed, sign); "random" / "symmetric":
+          random(n_features, sigma, seed, symmetric=kind == "symmetric", zero_diagonal); "clean": 0
+    """
+    v.choice("mixing", kind, set(KINDS))
+    if kind == "embedding":
+        return embedding(n_features, d_embed, seed=seed, sign=sign)
+    if kind == "clean":
+        return clean(n_features)
+    zero_diagonal = v.boolean("zero_diagonal", zero_diagonal)
+    return random(n_features, sigma, seed=seed, symmetric=kind == "symmetric", zero_diagonal=zero_diagonal)
 
 
 def describe(mixing) -> dict:

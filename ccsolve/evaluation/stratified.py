@@ -15,7 +15,7 @@ estimator").
 
 Public: `pair_loss`, `single_loss`, `pair_errors`, `bound_slope`, `stratum_weights`, `stratum_losses`
 -> StrataEstimate, `loss_curve` -> LossCurve; `loss_per_feature(method="stratified" | "exact" | "auto",
-tol=...)` in ccsolve.loss dispatches here (`dispatch`). All randomness comes from `seed` through
+tol=...)` (ccsolve.evaluation.loss) dispatches to `stratified_loss` and `exact_loss`. All randomness comes from `seed` through
 SeedSequence-derived per-chunk SplitMix64 streams: same seed, same result whatever the thread count.
 """
 
@@ -27,12 +27,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _validation as v
-from ._blas import one_blas_thread
+from ..core import validation as v
+from ..core.results import Result
+from ..core.blas import one_blas_thread
+from ..core.progress import progress_bar
 from .closed_forms import _mixing, one_hot_loss
-from .loss import LossEstimate
-from .task import Task, check_task
-from .weights import Weights, check_weights
+from .estimate import ALLOC_SAFETY, LossEstimate
+from ..core.task import Task, check_task
+from ..core.weights import Weights, check_weights
 
 __all__ = [
     "pair_loss",
@@ -49,25 +51,15 @@ __all__ = [
 PAIR_BLOCKS = 64  # fixed number of pair blocks: the unit of parallel work (result independent of threads)
 STRATA_CHUNK = 4096  # Monte Carlo samples per chunk within a stratum (unit of work and of seeding)
 PILOT = 1024  # samples per stratum used only to allocate samples and fit the control variate
-ALLOC_SAFETY = 1.2  # sample-count margin for the noise of the pilot's standard deviations
 MIN_SAMPLES = 512  # fewest main-stage samples in a sampled stratum
 TRUNC_FRACTION = 0.01  # share of `tol` the truncation bound may use
 DEFAULT_TRUNC = 1e-8  # truncation bound when no tol is given
 CHUNKS_PER_CALL = 64  # kernel calls between progress-bar updates
-MC_PILOT = 1 << 14  # plain Monte Carlo pilot sizing the run that reaches tol
 PAIR_CV_MAX_K = 4  # strata using the pair control variate (it costs C(k, 2) extra evaluations)
-# "auto" takes plain Monte Carlo (its dense BLAS path) from this p on: measured crossover between 0.3 and
-# 0.7, docs/benchmarks.md "Stratified evaluation"
-AUTO_MC_P = 0.5
 
 
 # ---------------------------------------------------------------------------------------------------
 # exact strata
-
-
-def _c(a: np.ndarray) -> np.ndarray:
-    # writable C-contiguous copies: one Numba specialisation (Weights' arrays are read-only)
-    return np.array(a, dtype=np.float64, order="C", copy=True)
 
 
 def _tmm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -84,18 +76,18 @@ class _Products:
         w_out = weights.W_out
         self.n = n
         self.m = m
-        self.w_in_t = _c(weights.W_in.T)
-        self.w_out = _c(w_out)
-        self.gram = _c(_tmm(w_out, w_out))
-        self.mtw = _c(_tmm(m, w_out))  # M^T W_out: row i = W_out^T M_i
-        self.m_t = _c(m.T)
-        self.mtm = _c(_tmm(m, m))
+        self.w_in_t = v.c_float64(weights.W_in.T)
+        self.w_out = v.c_float64(w_out)
+        self.gram = v.c_float64(_tmm(w_out, w_out))
+        self.mtw = v.c_float64(_tmm(m, w_out))  # M^T W_out: row i = W_out^T M_i
+        self.m_t = v.c_float64(m.T)
+        self.mtm = v.c_float64(_tmm(m, m))
         # one-hot errors per unit input (as closed_forms.one_hot_feature_errors)
         r_pos = _tmm(w_out.T, np.maximum(weights.W_in, 0.0)) - m
         r_pos[np.diag_indices(n)] -= 1.0
         r_neg = _tmm(w_out.T, np.maximum(-weights.W_in, 0.0)) + m
-        self.c_pos = _c(np.einsum("ij,ij->j", r_pos, r_pos))
-        self.c_neg = _c(np.einsum("ij,ij->j", r_neg, r_neg))
+        self.c_pos = v.c_float64(np.einsum("ij,ij->j", r_pos, r_pos))
+        self.c_neg = v.c_float64(np.einsum("ij,ij->j", r_neg, r_neg))
         self.e1 = float((self.c_pos.sum() + self.c_neg.sum()) / (6.0 * n))
 
     def mc_arrays(self):
@@ -104,11 +96,11 @@ class _Products:
     def pair_arrays(self):
         # y_i^s . y_j^t for y^+ = e_i + M_i, y^- = M_i: entries of (I+M)^T(I+M), (I+M)^T M, M^T(I+M), M^T M
         m, mtm = self.m, self.mtm
-        yy_pm = _c(m + mtm)
-        yy_mp = _c(m.T + mtm)
-        yy_pp = _c(m + yy_mp)
+        yy_pm = v.c_float64(m + mtm)
+        yy_mp = v.c_float64(m.T + mtm)
+        yy_pp = v.c_float64(m + yy_mp)
         yy_pp[np.diag_indices(self.n)] += 1.0
-        return (self.w_in_t, self.gram, _c(self.w_out + self.mtw), self.mtw, yy_pp, yy_pm, yy_mp, self.mtm)
+        return (self.w_in_t, self.gram, v.c_float64(self.w_out + self.mtw), self.mtw, yy_pp, yy_pm, yy_mp, self.mtm)
 
 
 def _pairs_index(n: int):
@@ -118,7 +110,7 @@ def _pairs_index(n: int):
 
 
 def _pair_kernel(prod: _Products, grad: bool):
-    from ._kernels import pairs
+    from .._kernels import pairs
 
     n = prod.n
     if n < 2:
@@ -139,8 +131,7 @@ def pair_loss(weights: Weights, mixing, grad: bool = False):
     """
     m = _mixing(mixing)
     w = check_weights(weights, m.shape[0])
-    if not isinstance(grad, (bool, np.bool_)):
-        raise TypeError(f"grad must be a bool, got {type(grad).__name__}")
+    grad = v.boolean("grad", grad)
     _, _, (vals, gh, ap, bm, gwin) = _pair_kernel(_Products(w, m), grad)
     scale = 0.25 / vals.size  # density 1/4 on the square, mean over pairs
     value = float(np.sum(vals) * scale)
@@ -177,8 +168,7 @@ def single_loss(weights: Weights, mixing, grad: bool = False):
     """
     m = _mixing(mixing)
     w = check_weights(weights, m.shape[0])
-    if not isinstance(grad, (bool, np.bool_)):
-        raise TypeError(f"grad must be a bool, got {type(grad).__name__}")
+    grad = v.boolean("grad", grad)
     n = m.shape[0]
     pos = np.maximum(w.W_in, 0.0)
     neg = np.maximum(-w.W_in, 0.0)
@@ -224,7 +214,7 @@ def stratum_weights(n: int, p: float) -> np.ndarray:
 def _cost(k: int, n: int, d: int, pair_max_k: int) -> float:
     """Relative cost of one sample with k active features (flops of montecarlo._sample_error), including
     the C(k, 2) pair evaluations of the pair control variate when k <= pair_max_k."""
-    from ._kernels import montecarlo
+    from .._kernels import montecarlo
 
     def one(k):
         if k <= getattr(montecarlo, "GRAM_MAX_ACTIVE", 12):
@@ -243,7 +233,7 @@ def _sample(arrays, counts: dict, ss, stage: int, bar, pair_max_k: int) -> dict:
     """Raw sums (f, g1, g2, f^2, g1^2, g2^2, f g1, f g2, g1 g2) per stratum; counts maps k -> samples.
 
     g2 (the pair control variate) is computed for strata k <= pair_max_k, else left at 0."""
-    from ._kernels.strata import N_SUMS, strata_chunks
+    from .._kernels.strata import N_SUMS, strata_chunks
 
     ck, sizes, seeds = [], [], []
     for k, n_k in counts.items():
@@ -309,8 +299,8 @@ def _finish(sums: np.ndarray, n: int, beta: np.ndarray, g_means) -> tuple[float,
     return float(value), float(math.sqrt(_residual_var(cov, beta) / n))
 
 
-@dataclass(frozen=True)
-class StrataEstimate:
+@dataclass(frozen=True, repr=False)
+class StrataEstimate(Result):
     """Estimates of E_k = E[||y_hat - y||^2 | k active features] for the strata in `ks`.
 
     ks        (K,) int, the strata estimated (1 and 2 exact, the others by Monte Carlo)
@@ -349,18 +339,6 @@ class StrataEstimate:
         trunc = float(self.slope * np.sum((k * w)[rest]))
         return value, stat, trunc
 
-    def to_dict(self) -> dict:
-        return {
-            "ks": self.ks.tolist(),
-            "values": self.values.tolist(),
-            "stderrs": self.stderrs.tolist(),
-            "n_samples": self.n_samples.tolist(),
-            "n_features": self.n_features,
-            "slope": self.slope,
-            "pilot_samples": self.pilot_samples,
-            "seconds": self.seconds,
-            "details": self.details,
-        }
 
 
 def _strata_needed(n: int, p: float, slope: float, trunc: float) -> np.ndarray:
@@ -388,8 +366,6 @@ def _run(weights, m, ps, tol, n_samples, ss, trunc, progress, desc):
     it matters: when stratum 2 is needed or a sampled stratum uses the pair control variate (at large
     p neither is, and stratum 2 joins the truncation bound).
     """
-    from tqdm.auto import tqdm
-
     t0 = time.perf_counter()
     n, d = weights.n_features, weights.n_neurons
     slope = bound_slope(weights, m)
@@ -406,7 +382,7 @@ def _run(weights, m, ps, tol, n_samples, ss, trunc, progress, desc):
     arrays = prod.mc_arrays()
     pilot_counts = {k: PILOT for k in ks_needed}
     total_pilot = PILOT * len(ks_needed)
-    with tqdm(total=total_pilot, desc=f"{desc} (pilot)", unit="smp", disable=not progress, leave=False) as bar:
+    with progress_bar(progress, total_pilot, f"{desc} (pilot)", unit="smp") as bar:
         pilot_sums = _sample(arrays, pilot_counts, ss, 0, bar, pair_max_k)
     pil = {k: _pilot(pilot_sums[k], PILOT) for k in ks_needed}
     cost = {k: _cost(k, n, d, pair_max_k) for k in ks_needed}
@@ -429,7 +405,7 @@ def _run(weights, m, ps, tol, n_samples, ss, trunc, progress, desc):
         for k, nk in zip(ks_needed, need):
             counts[k] = int(max(MIN_SAMPLES, math.ceil(nk)))
     total = sum(counts.values())
-    with tqdm(total=total, desc=desc, unit="smp", disable=not progress, leave=False) as bar:
+    with progress_bar(progress, total, desc, unit="smp") as bar:
         sums = _sample(arrays, counts, ss, 1, bar, pair_max_k)
     ks = [1, 2] if with_e2 else [1]
     vals = [e1, e2][: len(ks)]
@@ -486,8 +462,6 @@ def stratum_losses(
         raise ValueError(f"k_max must be <= n_features={n}, got {k_max}")
     n_samples = v.positive_int("n_samples", n_samples, minimum=2)
     ss = v.seed_sequence(seed)
-    from tqdm.auto import tqdm
-
     t0 = time.perf_counter()
     m = task.mixing
     prod = _Products(weights, m)
@@ -499,8 +473,7 @@ def stratum_losses(
     ns = [0] * len(ks)
     mc = list(range(3, k_max + 1))
     arrays = prod.mc_arrays()
-    with tqdm(total=(PILOT + n_samples) * len(mc), desc="strata", unit="smp", disable=not progress,
-              leave=False) as bar:
+    with progress_bar(progress, (PILOT + n_samples) * len(mc), "strata", unit="smp") as bar:
         pilot_sums = _sample(arrays, {k: PILOT for k in mc}, ss, 0, bar, PAIR_CV_MAX_K)
         sums = _sample(arrays, {k: n_samples for k in mc}, ss, 1, bar, PAIR_CV_MAX_K)
     betas = {}
@@ -525,8 +498,8 @@ def stratum_losses(
     )
 
 
-@dataclass(frozen=True)
-class LossCurve:
+@dataclass(frozen=True, repr=False)
+class LossCurve(Result):
     """L/p at many feature probabilities from one set of stratum estimates.
 
     ps, values, stderrs: (P,) arrays; stderrs combine the statistical standard error (stat_stderrs) and
@@ -557,19 +530,6 @@ class LossCurve:
             {"stat_stderr": float(self.stat_stderrs[i]), "truncation_bound": float(self.truncation_bounds[i])},
         )
 
-    def to_dict(self) -> dict:
-        return {
-            "ps": self.ps.tolist(),
-            "values": self.values.tolist(),
-            "stderrs": self.stderrs.tolist(),
-            "stat_stderrs": self.stat_stderrs.tolist(),
-            "truncation_bounds": self.truncation_bounds.tolist(),
-            "n_samples": self.n_samples,
-            "tol": self.tol,
-            "seconds": self.seconds,
-            "method": self.method,
-            "strata": self.strata.to_dict(),
-        }
 
 
 def _ps(ps) -> np.ndarray:
@@ -670,56 +630,3 @@ def exact_loss(weights: Weights, task: Task, tol) -> LossEstimate:
     value = float(w[1] * one_hot_loss(weights, task.mixing) + w[2] * e2)
     details = {"stat_stderr": 0.0, "truncation_bound": bound}
     return LossEstimate(value, bound, 0, "exact", p, time.perf_counter() - t0, details)
-
-
-def _mc_to_tol(weights: Weights, task: Task, tol: float, seed) -> LossEstimate:
-    """Plain Monte Carlo with the sample count a pilot says reaches stderr tol."""
-    from .loss import monte_carlo
-
-    ss = v.seed_sequence(seed)
-    pilot_ss = np.random.SeedSequence(ss.entropy, spawn_key=tuple(ss.spawn_key) + (0,))
-    main_ss = np.random.SeedSequence(ss.entropy, spawn_key=tuple(ss.spawn_key) + (1,))
-    n_pilot = MC_PILOT
-    pilot = monte_carlo(weights, task, n_pilot, pilot_ss)
-    n_main = max(n_pilot, int(math.ceil(ALLOC_SAFETY * n_pilot * (pilot.stderr / tol) ** 2)))
-    est = monte_carlo(weights, task, n_main, main_ss)
-    est.details["pilot_samples"] = n_pilot
-    return est
-
-
-def dispatch(weights: Weights, task: Task, method: str, n_samples: int, tol, seed) -> LossEstimate:
-    """loss_per_feature for method in {"exact" (Bernoulli), "stratified", "auto"} or any method with tol."""
-    from .loss import monte_carlo
-
-    if tol is not None:
-        tol = v.positive("tol", tol)
-    if method == "auto":
-        if task.one_hot:
-            method = "exact"
-        elif tol is not None and _exact_bound(weights, task) <= tol:
-            method = "exact"
-        elif task.p < AUTO_MC_P:
-            method = "stratified"
-        else:
-            method = "monte_carlo"
-    if method == "exact":
-        if task.one_hot:
-            t0 = time.perf_counter()
-            value = one_hot_loss(weights, task.mixing)
-            return LossEstimate(value, 0.0, 0, "exact", None, time.perf_counter() - t0)
-        return exact_loss(weights, task, tol)
-    if method == "stratified":
-        if task.one_hot:
-            raise ValueError(
-                "method='stratified' needs a Bernoulli task; a one-hot task is exact (method='exact')"
-            )
-        return stratified_loss(weights, task, n_samples, tol, seed)
-    if tol is not None:
-        return _mc_to_tol(weights, task, tol, seed)
-    return monte_carlo(weights, task, n_samples, seed)
-
-
-def _exact_bound(weights: Weights, task: Task) -> float:
-    w = stratum_weights(task.n_features, task.p)
-    k = np.arange(task.n_features + 1)
-    return float(bound_slope(weights, task.mixing) * np.sum((k * w)[3:]))

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _validation as v
-from ._blas import one_blas_thread
+from . import validation as v
+from .blas import one_blas_thread
 
 __all__ = ["Task", "sample_inputs", "labels"]
 

@@ -35,13 +35,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _validation as v
-from ._blas import one_blas_thread
-from .task import Task, check_task
-from .weights import Weights, check_weights
+from ..core import validation as v
+from ..core.results import Result
+from ..core.blas import one_blas_thread
+from ..core.task import Task, check_task
+from ..core.progress import progress_bar
+from ..core.weights import Weights, check_weights, kaiming_uniform_init
 
-__all__ = ["TrainResult", "TrainingDivergedError", "train", "train_dense_numpy", "cosine_lr",
-           "kaiming_uniform_init"]
+__all__ = ["TrainResult", "TrainingDivergedError", "train", "cosine_lr", "kaiming_uniform_init"]
 
 CHUNK = 1024  # samples per chunk: the unit of parallel work and of seeding (fixed: determinism)
 DENSE_P = 0.5  # path="auto": dense BLAS batches from this p on (docs/benchmarks.md, "## Trainer")
@@ -81,7 +82,7 @@ class TrainingDivergedError(FloatingPointError):
 
 
 @dataclass(frozen=True)
-class TrainResult:
+class TrainResult(Result):
     """Result of `train`.
 
     weights        the trained ccsolve.Weights (column convention)
@@ -126,28 +127,6 @@ def cosine_lr(lr: float, steps: int) -> np.ndarray:
     return lr * (1.0 + np.cos(np.pi * t / steps)) / 2.0
 
 
-def kaiming_uniform_init(n_features: int, n_neurons: int, seed=0) -> Weights:
-    """torch.nn.init.kaiming_uniform_ (a=0, fan_in, leaky_relu gain sqrt 2) on the reference's tensors.
-
-    w_in (n_features, n_neurons) ~ U(+-sqrt(6 / n_neurons)) is drawn first, then
-    w_out (n_neurons, n_features) ~ U(+-sqrt(6 / n_features)); returned in the column convention.
-    """
-    n_features = v.positive_int("n_features", n_features)
-    n_neurons = v.positive_int("n_neurons", n_neurons)
-    gen = v.rng(seed)
-    b_in = math.sqrt(6.0 / n_neurons)
-    b_out = math.sqrt(6.0 / n_features)
-    w_in = gen.uniform(-b_in, b_in, size=(n_features, n_neurons))
-    w_out = gen.uniform(-b_out, b_out, size=(n_neurons, n_features))
-    return Weights.from_row_convention(w_in, w_out)
-
-
-def _check_bool(name, value) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
-    return bool(value)
-
-
 def _check_betas(betas) -> tuple[float, float]:
     try:
         b1, b2 = betas
@@ -168,7 +147,7 @@ def _seed_config(seed):
     return type(seed).__name__
 
 
-def _setup(task, steps, batch_size, lr, weight_decay, betas, eps, seed, init, non_empty_steps, progress,
+def prepare_training(task, steps, batch_size, lr, weight_decay, betas, eps, seed, init, non_empty_steps, progress,
            record_every):
     task = check_task(task)
     steps = v.positive_int("steps", steps)
@@ -182,8 +161,8 @@ def _setup(task, steps, batch_size, lr, weight_decay, betas, eps, seed, init, no
         init = check_weights(init, task.n_features)
         if init.n_neurons != task.n_neurons:
             raise ValueError(f"init has n_neurons={init.n_neurons} but the task has n_neurons={task.n_neurons}")
-    non_empty_steps = _check_bool("non_empty_steps", non_empty_steps)
-    progress = _check_bool("progress", progress)
+    non_empty_steps = v.boolean("non_empty_steps", non_empty_steps)
+    progress = v.boolean("progress", progress)
     record_every = v.positive_int("record_every", record_every)
     requested = steps
     if non_empty_steps and not task.one_hot:
@@ -211,7 +190,7 @@ def _chunk_layout(batch_size: int) -> np.ndarray:
     return sizes
 
 
-def _record(values: np.ndarray, every: int, how: str) -> np.ndarray:
+def record_losses(values: np.ndarray, every: int, how: str) -> np.ndarray:
     if every == 1:
         return values.copy()
     k = -(-values.size // every)
@@ -224,13 +203,7 @@ def _record(values: np.ndarray, every: int, how: str) -> np.ndarray:
     return values[idx].copy()
 
 
-def _progress_bar(total, enabled, desc):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, disable=not enabled, desc=desc, unit="step", leave=False, mininterval=0.5)
-
-
-def _diverged(step, lrs, lr, loss):
+def diverged_error(step, lrs, lr, loss):
     return TrainingDivergedError(
         f"training diverged at step {step} (0-based) of {lrs.size}: the batch loss is {loss} "
         f"(learning rate at that step {lrs[min(step, lrs.size - 1)]:.3g}, base lr={lr:g}); "
@@ -283,9 +256,9 @@ def train(
     loss becomes NaN or infinite.
     """
     (task, steps, batch_size, lr, weight_decay, betas, eps, init, data_ss, progress, record_every,
-     config) = _setup(task, steps, batch_size, lr, weight_decay, betas, eps, seed, init, non_empty_steps,
+     config) = prepare_training(task, steps, batch_size, lr, weight_decay, betas, eps, seed, init, non_empty_steps,
                       progress, record_every)
-    learn_sigma = _check_bool("learn_sigma", learn_sigma)
+    learn_sigma = v.boolean("learn_sigma", learn_sigma)
     v.choice("path", path, {"auto", "sparse", "dense"})
     threads = _threads(threads)
     n, d = task.n_features, task.n_neurons
@@ -313,7 +286,7 @@ def train(
                    "mixing_base": "given" if mixing_base is not None else ("task.mixing / rms" if learn_sigma
                                                                            else None),
                    "path": path, "chunk": CHUNK, "n_chunks": int(sizes.size), "threads": threads})
-    from . import __version__
+    from .. import __version__
 
     config["ccsolve_version"] = __version__
 
@@ -324,7 +297,7 @@ def train(
     gmat_t = np.ascontiguousarray(gmat.T)
     gtg = gmat.T @ gmat
     gtg_diag = np.ascontiguousarray(np.diag(gtg))
-    from ._kernels import train as k
+    from .._kernels import train as k
 
     p = 1.0 if task.one_hot else task.p
     cdf = k.binomial_cdf(n, p)
@@ -336,7 +309,7 @@ def train(
 
     t0 = time.perf_counter()
     # BLAS on one thread: @one_blas_thread (ccsolve._blas)
-    with _numba_threads(threads), _progress_bar(steps, progress, "train") as bar:
+    with _numba_threads(threads), progress_bar(progress, steps, "train", unit="step", mininterval=0.5) as bar:
         done = 0
         while done < steps:
             stop = min(steps, done + BLOCK)
@@ -351,9 +324,9 @@ def train(
                                    seeds[done:stop], lrs[done:stop], done, opt, scale_loss,
                                    losses[done:stop], sigmas[done:stop])
             if got < stop - done:
-                raise _diverged(done + got, lrs, lr, losses[done + got])
+                raise diverged_error(done + got, lrs, lr, losses[done + got])
             if not state.finite():
-                raise _diverged(stop - 1, lrs, lr, "finite but the weights overflowed")
+                raise diverged_error(stop - 1, lrs, lr, "finite but the weights overflowed")
             done = stop
             bar.update(stop - bar.n)
             bar.set_postfix(loss=f"{losses[stop - 1]:.4g}", refresh=False)
@@ -365,9 +338,9 @@ def train(
     config["seconds"] = seconds
     return TrainResult(
         weights=weights,
-        losses=_record(losses, record_every, "mean"),
+        losses=record_losses(losses, record_every, "mean"),
         sigma=sigma,
-        sigma_history=_record(sigmas, record_every, "last") if learn_sigma else None,
+        sigma_history=record_losses(sigmas, record_every, "last") if learn_sigma else None,
         task=trained_task,
         steps=steps,
         path=path,
@@ -420,7 +393,7 @@ def _dense_gradients(xr, wt, wo, sigma, gmat_t, has_g):
 
 def _dense_block(state, gmat, gmat_t, has_g, learn, p, cdf, one_hot, work, seeds, lrs, step0, opt, scale_loss,
                  losses, sigmas):
-    from ._kernels import train as k
+    from .._kernels import train as k
 
     wd, b1, b2, eps = opt
     sizes = work.sizes
@@ -455,7 +428,7 @@ def _dense_block(state, gmat, gmat_t, has_g, learn, p, cdf, one_hot, work, seeds
 def sparse_gradients(xr, wt, wo, sigma, gmat, has_g):
     """The sparse kernel's sums over the batch xr (batch, n), same conventions as dense_gradients
     (the batch is cut into chunks of CHUNK samples as in training)."""
-    from ._kernels import train as k
+    from .._kernels import train as k
 
     xr = np.ascontiguousarray(xr, dtype=np.float64)
     batch, n = xr.shape
@@ -482,87 +455,3 @@ def sparse_gradients(xr, wt, wo, sigma, gmat, has_g):
                                   *work.args())
     k.output_gradient(work.bounds, wo, work.amat, gmat, work.cmat, work.rmat, float(sigma), bool(has_g), gwo)
     return loss, gwt, gwo, dsig
-
-
-def train_dense_numpy(
-    task: Task,
-    steps: int = 10_000,
-    batch_size: int = 2048,
-    lr: float = 3e-3,
-    weight_decay: float = 1e-2,
-    betas=(0.9, 0.999),
-    eps: float = 1e-8,
-    seed=0,
-    init: Weights | None = None,
-    non_empty_steps: bool = False,
-    progress: bool = True,
-    record_every: int = 1,
-) -> TrainResult:
-    """The reference algorithm in plain NumPy: a baseline for benchmarks and an independent check.
-
-    Row convention as the reference's PyTorch code: x (batch, n) dense from a numpy Generator,
-    out = ReLU(x w_in) w_out, loss = mean((out - y)^2), backward written as autograd would run it,
-    AdamW and the cosine schedule step by step. Same init as `train` for the same seed; different
-    batches (its own random stream), so it agrees with `train` statistically, not bit for bit.
-    """
-    (task, steps, batch_size, lr, weight_decay, betas, eps, init, data_ss, progress, record_every,
-     config) = _setup(task, steps, batch_size, lr, weight_decay, betas, eps, seed, init, non_empty_steps,
-                      progress, record_every)
-    from .task import sample_inputs
-
-    gen = np.random.default_rng(data_ss)
-    w_in, w_out = init.to_row_convention()
-    m_t = np.ascontiguousarray(task.mixing.T)
-    params = [w_in, w_out]
-    exp_avg = [np.zeros_like(w) for w in params]
-    exp_avg_sq = [np.zeros_like(w) for w in params]
-    b1, b2 = betas
-    lrs = cosine_lr(lr, steps)
-    losses = np.empty(steps)
-    n = task.n_features
-    scale_loss = float(n) if task.one_hot else 1.0 / task.p  # MSE -> L/p
-    t0 = time.perf_counter()
-    with _progress_bar(steps, progress, "train (dense numpy)") as bar:
-        for t in range(steps):
-            x = sample_inputs(task, batch_size, gen).T  # (batch, n)
-            y = np.maximum(x, 0.0) + x @ m_t
-            pre = x @ w_in
-            h = np.maximum(pre, 0.0)
-            out = h @ w_out
-            diff = out - y
-            loss = float(np.mean(diff * diff))
-            losses[t] = loss * scale_loss
-            if not np.isfinite(loss):
-                raise _diverged(t, lrs, lr, loss)
-            d_out = diff * (2.0 / diff.size)
-            g_out = h.T @ d_out
-            d_h = d_out @ w_out.T
-            d_h *= pre > 0.0
-            g_in = x.T @ d_h
-            lr_t = lrs[t]
-            step = t + 1
-            for w, g, m, s in zip(params, (g_in, g_out), exp_avg, exp_avg_sq):
-                w *= 1.0 - lr_t * weight_decay
-                m += (g - m) * (1.0 - b1)
-                s *= b2
-                s += (1.0 - b2) * g * g
-                denom = np.sqrt(s) / math.sqrt(1.0 - b2**step) + eps
-                w -= (lr_t / (1.0 - b1**step)) * (m / denom)
-            if (t + 1) % BLOCK == 0 or t + 1 == steps:
-                bar.update(t + 1 - bar.n)
-    seconds = time.perf_counter() - t0
-    from . import __version__
-
-    config.update({"path": "dense_numpy", "learn_sigma": False, "ccsolve_version": __version__,
-                   "seconds": seconds})
-    return TrainResult(
-        weights=Weights.from_row_convention(w_in, w_out),
-        losses=_record(losses, record_every, "mean"),
-        sigma=None,
-        sigma_history=None,
-        task=task,
-        steps=steps,
-        path="dense_numpy",
-        seconds=seconds,
-        config=config,
-    )

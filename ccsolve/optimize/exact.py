@@ -15,17 +15,19 @@ Public: `ExactObjective` (value, gradient, optimal readout), `minimize_exact` ->
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _validation as v
-from ._blas import one_blas_thread
-from .closed_forms import one_hot_loss, one_hot_lower_bound
-from .task import Task, check_task
-from .weights import Weights, check_weights
+from ..core import validation as v
+from ..core.results import SolverResult
+from ..core.blas import one_blas_thread
+from ..evaluation.closed_forms import one_hot_loss, one_hot_lower_bound
+from ..core.task import Task, check_task
+from ..core.progress import progress_bar
+from ..core.weights import Weights, check_weights
+from .inits import INITS, expand_inits, initial_weights
 
 __all__ = ["ExactObjective", "ExactMinimizeResult", "minimize_exact"]
 
@@ -36,14 +38,10 @@ DEFAULT_TAIL_SAMPLES = 1 << 15
 TAIL_TRUNC = 1e-4  # default k_max: the strata left out carry at most this much of sum_k k w_k (= 1)
 
 
-def _c(a) -> np.ndarray:
-    return np.array(a, dtype=np.float64, order="C", copy=True)
-
-
 def default_k_max(n: int, p: float, trunc: float = TAIL_TRUNC) -> int:
     """Smallest k_max >= 2 with sum_{k > k_max} k w_k(p) <= trunc (sum_k k w_k = 1: the share of L/p
     the strata above k_max would carry if E_k were proportional to k)."""
-    from .stratified import stratum_weights
+    from ..evaluation.stratified import stratum_weights
 
     w = stratum_weights(n, p)
     k = np.arange(n + 1)
@@ -72,7 +70,7 @@ class ExactObjective:
 
     def __init__(self, task: Task, tail: str = "monte_carlo", n_tail_samples: int = DEFAULT_TAIL_SAMPLES,
                  k_max: int | None = None, seed=0):
-        from .stratified import stratum_weights
+        from ..evaluation.stratified import stratum_weights
 
         self.task = task = check_task(task)
         self.tail = v.choice("tail", tail, {"monte_carlo", "ignore"})
@@ -101,7 +99,7 @@ class ExactObjective:
             self._draw(v.seed_sequence(seed))
 
     def _draw(self, ss: np.random.SeedSequence) -> None:
-        from ._kernels.tail import draw_stratum
+        from .._kernels.tail import draw_stratum
 
         n = self.task.n_features
         w = self.weights_k[self.ks]
@@ -135,10 +133,10 @@ class ExactObjective:
     # ------------------------------------------------------------------------------------------
 
     def _tail(self, w_in: np.ndarray, w_out: np.ndarray, grad: bool):
-        from ._kernels.tail import tail_blocks
+        from .._kernels.tail import tail_blocks
 
         m = self.m
-        arrays = (_c(w_in.T), _c(w_out), _c(w_out.T @ w_out), _c(m.T @ w_out), _c(m.T), _c(m.T @ m))
+        arrays = (v.c_float64(w_in.T), v.c_float64(w_out), v.c_float64(w_out.T @ w_out), v.c_float64(m.T @ w_out), v.c_float64(m.T), v.c_float64(m.T @ m))
         vals, gin_t, hh, rh, xh = tail_blocks(*arrays, self._idx, self._val, self._kk, self._wt, self._blocks,
                                               bool(grad))
         value = float(np.sum(vals))
@@ -154,7 +152,7 @@ class ExactObjective:
 
     def terms(self, weights) -> dict:
         """{"E_1", "E_2", "tail"}: the exact strata and the weighted tail sum_k w_k E_k^(S)."""
-        from .stratified import pair_loss
+        from ..evaluation.stratified import pair_loss
 
         w = self._check(weights)
         out = {"E_1": one_hot_loss(w, self.m), "E_2": 0.0, "tail": 0.0}
@@ -171,7 +169,7 @@ class ExactObjective:
         return float(self.weights_k[1] * t["E_1"] + self.weights_k[2] * t["E_2"] + t["tail"])
 
     def _value_and_grad(self, w: Weights):
-        from .stratified import pair_loss, single_loss
+        from ..evaluation.stratified import pair_loss, single_loss
 
         e1, g1_in, g1_out = single_loss(w, self.m, grad=True)
         if self.one_hot:
@@ -198,7 +196,7 @@ class ExactObjective:
 
     def _moments(self, w: Weights):
         """(A, B) with F = tr(W_out A W_out^T) - 2 tr(W_out B^T) + const: A (d, d), B (n, d)."""
-        from . import stratified as st
+        from ..evaluation import stratified as st
 
         m = self.m
         n = self.task.n_features
@@ -243,7 +241,7 @@ class ExactObjective:
 
 
 @dataclass(frozen=True)
-class ExactMinimizeResult:
+class ExactMinimizeResult(SolverResult):
     """minimize_exact's result.
 
     weights       the best weights over all inits (lowest objective)
@@ -289,27 +287,7 @@ class ExactMinimizeResult:
                 f"init={self.init!r}, n_iter={self.n_iter}, converged={self.converged}, seconds={self.seconds:.3g})")
 
 
-_INITS = {"one_hot", "snmf", "svd", "naive", "train", "random"}
-
-
-def _init_weights(name: str, task: Task, seed, gen, train_steps: int) -> Weights:
-    from . import constructions as c
-
-    if name == "one_hot":
-        return c.minimize_one_hot(task, seed=seed).weights
-    if name == "snmf":
-        return c.snmf(task, seed=seed).weights
-    if name == "svd":
-        return c.svd(task)
-    if name == "naive":
-        return c.naive(task)
-    if name == "train":
-        from .train import train
-
-        return train(task, steps=train_steps, seed=seed, progress=False).weights
-    from .train import kaiming_uniform_init
-
-    return kaiming_uniform_init(task.n_features, task.n_neurons, seed=gen)
+_INITS = set(INITS)
 
 
 @one_blas_thread
@@ -352,7 +330,7 @@ def minimize_exact(
     """
     from scipy.optimize import minimize
 
-    from .loss import loss_per_feature
+    from ..evaluation.loss import loss_per_feature
 
     t0 = time.perf_counter()
     task = check_task(task)
@@ -362,15 +340,14 @@ def minimize_exact(
     perturb = v.non_negative("perturb", perturb)
     eval_tol = v.positive("eval_tol", eval_tol)
     for name, flag in (("polish_readout", polish_readout), ("projected", projected), ("evaluate", evaluate), ("progress", progress)):
-        if not isinstance(flag, (bool, np.bool_)):
-            raise TypeError(f"{name} must be a bool, got {type(flag).__name__}")
+        v.boolean(name, flag)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"seed must be an int >= 0, got {type(seed).__name__} {seed!r}")
     if seed < 0:
         raise ValueError(f"seed must be an int >= 0, got {seed}")
     seed = int(seed)
     n, d = task.n_features, task.n_neurons
-    expanded = v.expand_inits(init, n, d, _INITS, ["one_hot", "snmf"])
+    expanded = expand_inits(init, n, d, _INITS, ["one_hot", "snmf"])
     ss = np.random.SeedSequence(seed)
     tail_ss, init_ss, eval_ss = ss.spawn(3)
     obj = ExactObjective(task, tail=tail, n_tail_samples=n_tail_samples, k_max=k_max, seed=tail_ss)
@@ -395,15 +372,13 @@ def minimize_exact(
         f2 = obj.value(w2)
         return (w2, f2) if f2 < f else (w, f)
 
-    from tqdm.auto import tqdm
-
     runs = []
     best = None
-    with tqdm(total=len(expanded), desc="minimize_exact", disable=not progress, leave=False) as bar:
+    with progress_bar(progress, len(expanded), "minimize_exact") as bar:
         for name, w0 in expanded:
             t_run = time.perf_counter()
             if w0 is None:
-                w0 = _init_weights(name, task, seed, gen, train_steps)
+                w0 = initial_weights(name, task, seed, gen, train_steps)
             w_in = np.array(w0.W_in)
             s = float(np.max(np.abs(w_in))) if np.any(w_in) else 1.0
             small = np.abs(w_in) < perturb * s

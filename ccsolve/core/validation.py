@@ -51,6 +51,13 @@ def positive_int(name: str, value, minimum: int = 1) -> int:
     return value
 
 
+def boolean(name: str, value) -> bool:
+    """value as a bool; numpy bools accepted, anything else (0/1, strings, None) a TypeError naming `name`."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+    return bool(value)
+
+
 def real(name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
@@ -119,30 +126,22 @@ def choice(name: str, value, options) -> str:
     return value
 
 
-def expand_inits(init, n: int, d: int, names, auto, repeat=None) -> list:
-    """Starting points of a multi-start solver as (name, Weights or None) pairs.
+def c_float64(a) -> np.ndarray:
+    """A writable C-contiguous float64 copy of `a`: the one layout the Numba kernels are compiled for
+    (Weights' own arrays are read-only)."""
+    return np.array(a, dtype=np.float64, order="C", copy=True)
 
-    init: a name, "auto", Weights (checked against n features and d neurons) or a list of these;
-    names: the allowed names; auto: the names "auto" stands for; repeat: {name: copies} (e.g. several
-    random starts).
-    """
-    from .weights import Weights, check_weights
 
-    entries = list(init) if isinstance(init, (list, tuple)) else [init]
-    if not entries:
-        raise ValueError("init must name at least one starting point")
-    repeat = repeat or {}
-    out = []
-    for e in entries:
-        if isinstance(e, Weights):
-            check_weights(e, n)
-            if e.n_neurons != d:
-                raise ValueError(f"init Weights have n_neurons={e.n_neurons}, the task has {d}")
-            out.append(("weights", e))
-        elif isinstance(e, str) and (e == "auto" or e in names):
-            for name in (auto if e == "auto" else [e]):
-                out.extend([(name, None)] * repeat.get(name, 1))
-        else:
-            err = ValueError if isinstance(e, str) else TypeError
-            raise err(f"init must be 'auto', one of {sorted(names)}, a Weights or a list of these, got {e!r}")
-    return out
+def vector(name: str, value) -> np.ndarray:
+    """A non-empty finite 1-D float64 array, or an error naming `name`."""
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(f"{name} must be a 1-D array of numbers, got {type(value).__name__}")
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a 1-D array of numbers ({exc})") from None
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or inf entries")
+    return arr

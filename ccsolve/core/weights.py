@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _validation as v
-from ._io import atomic_write_bytes
+from . import validation as v
+from .io import atomic_write_bytes
 
-__all__ = ["Weights", "check_weights"]
+__all__ = ["Weights", "check_weights", "kaiming_uniform_init"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,7 +71,7 @@ class Weights:
 
     def save(self, path, **metadata) -> None:
         """Write an .npz (atomically) with W_in, W_out and JSON metadata (ccsolve version added)."""
-        from . import __version__
+        from .. import __version__
 
         meta = {"ccsolve_version": __version__, "convention": "column", **metadata}
         bio = io.BytesIO()
@@ -110,3 +111,19 @@ def check_weights(weights, n_features: int | None = None) -> Weights:
             f"weights have n_features={weights.n_features} but the task/mixing has n_features={n_features}"
         )
     return weights
+
+
+def kaiming_uniform_init(n_features: int, n_neurons: int, seed=0) -> Weights:
+    """torch.nn.init.kaiming_uniform_ (a=0, fan_in, leaky_relu gain sqrt 2) on the reference's tensors.
+
+    w_in (n_features, n_neurons) ~ U(+-sqrt(6 / n_neurons)) is drawn first, then
+    w_out (n_neurons, n_features) ~ U(+-sqrt(6 / n_features)); returned in the column convention.
+    """
+    n_features = v.positive_int("n_features", n_features)
+    n_neurons = v.positive_int("n_neurons", n_neurons)
+    gen = v.rng(seed)
+    b_in = math.sqrt(6.0 / n_neurons)
+    b_out = math.sqrt(6.0 / n_features)
+    w_in = gen.uniform(-b_in, b_in, size=(n_features, n_neurons))
+    w_out = gen.uniform(-b_out, b_out, size=(n_neurons, n_features))
+    return Weights.from_row_convention(w_in, w_out)

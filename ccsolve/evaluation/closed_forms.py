@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _validation as v
-from ._blas import one_blas_thread
-from .task import Task, check_task
-from .weights import Weights, check_weights
+from ..core import validation as v
+from ..core.blas import one_blas_thread
+from ..core.task import Task, check_task
+from ..core.weights import Weights, check_weights
 
 __all__ = [
     "zero_loss",
