@@ -53,8 +53,8 @@ _ALIASES = {
 }
 
 # public submodules (packages and programs) loaded on first attribute access
-_SUBMODULES = ("core", "evaluation", "constructions", "training", "analysis", "optimize", "apps", "compare",
-               "figures")
+_SUBMODULES = ("core", "evaluation", "bounds", "constructions", "training", "analysis", "optimize", "apps",
+               "compare", "figures")
 
 # public names -> the module defining them
 _NAMES = {

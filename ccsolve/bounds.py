@@ -8,7 +8,7 @@ subspace_bound(task)  y_hat = W_out h always lies in the column space of W_out (
                       ccsolve.closed_forms.one_hot_lower_bound).
 lower_bound(task)     the best certified bound available for the task, naming which one it is.
 
-Layer 2 (next to the evaluators): imports task and closed_forms only.
+Layer 2 (next to the evaluators, docs/architecture.md): imports core only.
 """
 
 from __future__ import annotations
@@ -17,14 +17,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._blas import one_blas_thread
-from .task import Task, check_task
+from .core.blas import one_blas_thread
+from .core.results import Result
+from .core.task import Task, check_task
 
 __all__ = ["Bound", "second_moment", "subspace_bound", "lower_bound", "BOUNDS"]
 
 
-@dataclass(frozen=True)
-class Bound:
+@dataclass(frozen=True, repr=False)
+class Bound(Result):
     """A certified lower bound on L/p: no weights reach a loss below `value` on this task.
 
     value     the bound on L/p (one-hot: on the one-hot L/p)
@@ -40,12 +41,6 @@ class Bound:
 
     def __float__(self) -> float:
         return float(self.value)
-
-    def to_dict(self) -> dict:
-        return {"value": self.value, "name": self.name, "p": self.p, "details": dict(self.details)}
-
-    def __repr__(self):
-        return f"Bound(value={self.value:.6g}, name={self.name!r}, p={self.p})"
 
 
 def _p_eff(task: Task) -> float:

@@ -134,6 +134,7 @@ def test_result_dataclass_and_errors():
     b = bounds.lower_bound(task)
     d = b.to_dict()
     assert d["name"] == "subspace" and d["p"] == 0.1 and d["value"] == b.value
+    assert "value=" in repr(b) and "subspace" in repr(b)
     assert set(d["details"]["all_bounds"]) == set(bounds.BOUNDS)
     assert float(b) == b.value
     assert bounds.subspace_bound(task.as_one_hot()).p is None
