@@ -46,6 +46,7 @@ _ALIASES = {
     "sweep": "ccsolve.apps.sweep",
     "points": "ccsolve.apps.points",
     "plots": "ccsolve.apps.plots",
+    "torch_io": "ccsolve.core.torch_io",
     # private paths of earlier versions
     "_validation": "ccsolve.core.validation",
     "_blas": "ccsolve.core.blas",
@@ -54,7 +55,7 @@ _ALIASES = {
 
 # public submodules (packages and programs) loaded on first attribute access
 _SUBMODULES = ("core", "evaluation", "bounds", "constructions", "training", "analysis", "optimize", "apps",
-               "compare", "figures")
+               "compare", "figures", "residual")
 
 # public names -> the module defining them
 _NAMES = {

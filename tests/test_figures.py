@@ -137,3 +137,19 @@ def test_fig5a_curves_have_their_stderr_and_sorted_ps(out):
         ps = np.array(c["ps"])
         assert np.all(np.diff(ps) > 0), kind
         assert np.all(np.array(c["stderrs"]) >= 0) and np.all(np.isfinite(c["values"])), kind
+
+
+def test_rank_figure_effective_ranks_and_bound(out):
+    """nb6 figure: effective ranks recomputed in NumPy from the same M; every one-hot loss >= the bound."""
+    doc = _doc(out, "rank")
+    d, n = doc["data"], doc["config"]["n_features"]
+    for r, er in zip(d["ranks"], d["effective_rank"]):
+        m = cc.mixing.random(n, 1.0, seed=0) if r is None else cc.mixing.low_rank(
+            n, r, seed=0, flat_spectrum=True, symmetric=True)
+        s = np.linalg.svd(m, compute_uv=False)  # a scale does not change the effective rank
+        q = s / s.sum()
+        assert abs(er - np.exp(-np.sum(q * np.log(q + 1e-12)))) < 1e-6
+    assert list(d["effective_rank"]) == sorted(d["effective_rank"])
+    for key in ("trained", "snmf_exact", "naive"):
+        assert all(v >= lb - 1e-9 for v, lb in zip(d[key], d["lower_bound"]))
+    assert all(np.isfinite(d["sigma"])) and all(s >= 0 for s in d["sigma"])

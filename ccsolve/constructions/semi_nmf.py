@@ -295,7 +295,8 @@ def _nmf_sklearn_like(X: np.ndarray, d: int, random_state: int, max_iter: int = 
 
 
 def _snmf_reference(T: np.ndarray, d: int, random_state: int, rounds: int = 500, bar=None):
-    """The published recipe (SETUP.md), row convention: T ~ U V with U >= 0 (n, d), V (d, n).
+    """The published recipe (the post's paper_code/nb8_test_baselines.py `semi_nmf`;
+    docs/from_reference.md), row convention: T ~ U V with U >= 0 (n, d), V (d, n).
 
     Init: U from an NMF of |T|; then `rounds` times: V = pinv(U) T (skipped if cond(U) >= 1e12), and
     5 projected-gradient steps U <- max(U - lr (U V - T) V^T, 1e-8) with lr on a half cosine from 0.1
@@ -349,7 +350,7 @@ def snmf(
       whose contribution almost vanishes is re-seeded from the residual when that lowers the objective.
       The infimum need not be attained (see SNMFResult.max_abs_weight): then the run ends at max_iter
       with converged=False and growing weights.
-    recipe="reference": the published recipe (SETUP.md): NMF of |T| (scikit-learn's default NMF solver
+    recipe="reference": the published recipe (nb8's `semi_nmf`, docs/from_reference.md): NMF of |T| (scikit-learn's default NMF solver
       with init="random", random_state=seed, reproduced), then 500 rounds of least squares + 5
       projected-gradient steps, in the reference's TRANSPOSED orientation (its network computes
       T^T x). solver, init, tol, max_iter and accelerate are ignored; restart r uses random_state

@@ -47,6 +47,17 @@ class Weights:
         w_out = v.as_matrix("w_out", w_out, shape=(w_in.shape[1], w_in.shape[0]))
         return cls(w_in.T, w_out.T)
 
+    @classmethod
+    def from_torch(cls, obj, **kwargs) -> "Weights":
+        """From the reference's PyTorch MLP: a state_dict, an nn.Module or a .pt/.pth path.
+
+        See ccsolve.torch_io.weights_from_torch (keys, convention, n_features); the way back is
+        ccsolve.torch_io.to_torch_state_dict. PyTorch is optional: pip install ccsolve[torch].
+        """
+        from .torch_io import weights_from_torch
+
+        return weights_from_torch(obj, **kwargs)
+
     def to_row_convention(self) -> tuple[np.ndarray, np.ndarray]:
         """(w_in, w_out) in the reference's row convention."""
         return self.W_in.T.copy(), self.W_out.T.copy()
@@ -107,8 +118,18 @@ def check_weights(weights, n_features: int | None = None) -> Weights:
     if not isinstance(weights, Weights):
         raise TypeError(f"weights must be a ccsolve.Weights, got {type(weights).__name__}")
     if n_features is not None and weights.n_features != n_features:
+        hint = ""
+        if weights.n_neurons == n_features:
+            hint = (
+                f"; they look transposed (n_neurons={weights.n_neurons} is the task's n_features): "
+                "Weights(W_in, W_out) takes the column convention W_in (n_neurons, n_features), "
+                "W_out (n_features, n_neurons); for the reference's row-convention w_in (n_features, "
+                "n_neurons), w_out (n_neurons, n_features) use Weights.from_row_convention(w_in, w_out) "
+                "(or Weights.from_torch for a state_dict / model / .pt file)"
+            )
         raise ValueError(
             f"weights have n_features={weights.n_features} but the task/mixing has n_features={n_features}"
+            + hint
         )
     return weights
 

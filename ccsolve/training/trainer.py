@@ -243,7 +243,12 @@ def train(
                     default task.mixing divided by its rms entry sqrt(mean(M^2)) (so sigma is the rms
                     entry of the learned M; for M = s * N(0,1) entries, sigma ~ s). sigma starts at
                     sigma_init and is one more AdamW parameter, weight decay included, as in the
-                    reference (one optimiser for all parameters)
+                    reference (one optimiser for all parameters). Any mixing works (random, symmetric,
+                    low_rank, embedding, a loaded reference M). mixing_base="task" uses task.mixing
+                    itself (sigma is then a multiplier: the reference's |scale| when task.mixing is its
+                    unscaled M, e.g. W_E W_E^T - I of ResidTransposeDataset with sigma_init=1). Unlike
+                    the reference's |scale|, sigma is signed: it is the same while it stays > 0, and
+                    sigma < 0 flips M instead of reflecting (docs/from_reference.md).
     progress        tqdm progress bar
     record_every    losses / sigma_history resolution in steps (means over windows)
     path            "auto", "sparse" or "dense" (same results, different speed)
@@ -264,7 +269,12 @@ def train(
     n, d = task.n_features, task.n_neurons
     if learn_sigma:
         sigma0 = v.real("sigma_init", sigma_init)
-        if mixing_base is None:
+        if isinstance(mixing_base, str):
+            v.choice("mixing_base", mixing_base, {"task"})
+            if not np.any(task.mixing != 0.0):
+                raise ValueError("mixing_base='task' needs a non-zero task.mixing")
+            gmat = np.array(task.mixing, dtype=np.float64)
+        elif mixing_base is None:
             rms = float(np.sqrt(np.mean(task.mixing**2)))
             if rms == 0.0:
                 raise ValueError("learn_sigma=True needs a non-zero mixing direction: the task's mixing is 0; "
@@ -283,7 +293,7 @@ def train(
         path = "sparse" if (task.one_hot or task.p < DENSE_P) else "dense"
     sizes = _chunk_layout(batch_size)
     config.update({"learn_sigma": learn_sigma, "sigma_init": sigma0 if learn_sigma else None,
-                   "mixing_base": "given" if mixing_base is not None else ("task.mixing / rms" if learn_sigma
+                   "mixing_base": mixing_base if isinstance(mixing_base, str) else "given" if mixing_base is not None else ("task.mixing / rms" if learn_sigma
                                                                            else None),
                    "path": path, "chunk": CHUNK, "n_chunks": int(sizes.size), "threads": threads})
     from .. import __version__
