@@ -54,8 +54,8 @@ _ALIASES = {
 }
 
 # public submodules (packages and programs) loaded on first attribute access
-_SUBMODULES = ("core", "evaluation", "constructions", "training", "analysis", "optimize", "apps", "compare",
-               "figures", "residual")
+_SUBMODULES = ("core", "evaluation", "bounds", "constructions", "training", "analysis", "optimize", "apps",
+               "compare", "figures", "residual")
 
 # public names -> the module defining them
 _NAMES = {

@@ -151,7 +151,7 @@ def test_old_import_paths_keep_working():
     assert callable(evaluate_point) and callable(make_task) and callable(train_point)
 
 
-@pytest.mark.parametrize("module", ["constructions", "optimize", "training", "evaluation", "analysis"])
+@pytest.mark.parametrize("module", ["constructions", "optimize", "training", "evaluation", "analysis", "bounds"])
 def test_every_name_in_a_public_all_exists(module):
     mod = getattr(ccsolve, module)
     for name in mod.__all__:
@@ -168,7 +168,7 @@ def test_every_public_result_follows_the_result_protocol():
         ccsolve.constructions.SNMFResult, ccsolve.constructions.MinimizeResult,
         ccsolve.constructions.ExactMinimizeResult, ccsolve.stratified.StrataEstimate, ccsolve.sweep.SweepResult,
         ccsolve.analysis.OneHotResponse, ccsolve.analysis.FeatureWeightBars, ccsolve.analysis.EigenAlignment,
-        ccsolve.analysis.ProductVsMixing, ccsolve.analysis.NeuronContributions,
+        ccsolve.analysis.ProductVsMixing, ccsolve.analysis.NeuronContributions, ccsolve.bounds.Bound,
     ]
     for cls in classes:
         assert issubclass(cls, Result) and dataclasses.is_dataclass(cls), cls
