@@ -90,11 +90,13 @@ def _choose_k(tail: np.ndarray, eta: float, k_min: int) -> np.ndarray:
     return out
 
 
-def second_moments(w_in, p: float, tol: float = 1e-10, k1_max: int = 4096, k2_max: int = 400) -> Moments:
+def second_moments(w_in, p: float, tol: float = 1e-10, k1_max: int = 4096, k2_max: int = 400,
+                   max_factor_evals: float | None = None) -> Moments:
     """Exact E[h h^T], E[h x^T], E[h ReLU(x)^T], E[h] for h = ReLU(w_in x), x Bernoulli(p) x U[-1, 1].
 
     tol     target absolute error per moment entry (sets the truncations)
     k1_max  largest 1-D truncation (lattice points per neuron); k2_max: largest 2-D box half-side
+    max_factor_evals  refuse (ValueError) when the 2-D sums would need more complex factor evaluations
     """
     from ._kernels import moments as k
 
@@ -138,6 +140,11 @@ def second_moments(w_in, p: float, tol: float = 1e-10, k1_max: int = 4096, k2_ma
     eta = tol / (10 * scale)
     k2 = np.minimum(_choose_k(tail, eta, 8), k2_max)
     ia, ib = np.triu_indices(dl, 1)
+    nodes_2d = int(np.sum((k2[ia] + 1) * (2 * k2[ib] + 1))) * n
+    if max_factor_evals is not None and nodes_2d > max_factor_evals:
+        raise ValueError(
+            f"the 2-D sums need {nodes_2d:.3g} factor evaluations > max_factor_evals={max_factor_evals:.3g} "
+            f"(p = {p}: the strata with few active features decay slowly; use the stratified estimator)")
     s2 = k.two_dim(wl, p, c, t_per, k2, ia.astype(np.int64), ib.astype(np.int64))
     u_rv = hx @ wl.T  # u_rv[b, a] = sum_j w_aj E[x_j h_b] = E[U_a ReLU(U_b)]
     u_rv_err = hx_err @ np.abs(wl).T
@@ -169,16 +176,18 @@ def second_moments(w_in, p: float, tol: float = 1e-10, k1_max: int = 4096, k2_ma
         return out
 
     details = {"k1": int(kk), "k2": k2.tolist(), "periods": t_per.tolist(), "kappa": KAPPA,
-               "dead_neurons": int(d - dl)}
+               "dead_neurons": int(d - dl), "factor_evals_2d": nodes_2d}
     return Moments(square(hh_l), rows(hx, n), rows(hr, n), rows(h1), square(hh_e), rows(hx_err, n),
                    rows(hr_err, n), rows(h1_err), p, details)
 
 
-def moments_loss(weights: Weights, task: Task, tol: float = 1e-8, grad: bool = False) -> MomentsLoss:
+def moments_loss(weights: Weights, task: Task, tol: float = 1e-8, grad: bool = False,
+                 max_factor_evals: float | None = None) -> MomentsLoss:
     """L/p of `weights` on the Bernoulli `task` from exact second moments (no sampling).
 
     tol   target absolute error per moment entry (the loss error is reported in `error`)
     grad  also return dL/p / dW_out (exact given the moments)
+    max_factor_evals  refuse (ValueError) above this 2-D cost (the cost model: details["factor_evals_2d"])
     """
     task = check_task(task)
     weights = check_weights(weights, task.n_features)
@@ -188,7 +197,7 @@ def moments_loss(weights: Weights, task: Task, tol: float = 1e-8, grad: bool = F
         raise TypeError(f"grad must be a bool, got {type(grad).__name__}")
     t0 = time.perf_counter()
     p, n = task.p, task.n_features
-    mom = second_moments(weights.W_in, p, tol=tol)
+    mom = second_moments(weights.W_in, p, tol=tol, max_factor_evals=max_factor_evals)
     w_out, m = weights.W_out, task.mixing
     g = w_out.T @ w_out
     cc = mom.hr + mom.hx @ m.T
