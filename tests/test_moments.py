@@ -99,7 +99,7 @@ def test_grad_w_out_matches_finite_differences():
     task = cc.Task(rng.normal(size=(n, n)) * 0.05, d, 0.5)
     r = moments_loss(w, task, tol=1e-11, grad=True)
     eps = 1e-5
-    for i, a in [(0, 0), (3, 1), (7, 2)]:
+    for i, a in [(0, 0), (7, 2)]:
         wp, wm = w.W_out.copy(), w.W_out.copy()
         wp[i, a] += eps
         wm[i, a] -= eps
