@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 import ccsolve as cc
-from ccsolve.moments import moments_loss
+from ccsolve.evaluation.moments import moments_loss
 
 
 def main():

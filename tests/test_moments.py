@@ -1,4 +1,4 @@
-"""Exact second moments (ccsolve.moments) against independent references: a midpoint-rule quadrature
+"""Exact second moments (ccsolve.evaluation.moments) against independent references: a midpoint-rule quadrature
 over every activity pattern (n = 2), long plain-NumPy Monte Carlo within 4 SE (weights of both signs,
 several p), the stratified estimator and brute-force sampling of the loss, and finite differences."""
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import ccsolve as cc
-from ccsolve.moments import moments_loss, second_moments
+from ccsolve.evaluation.moments import moments_loss, second_moments
 
 
 def _mc_moments(w, p, n_samples, seed):

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _validation as v
-from .task import Task, check_task
-from .weights import Weights, check_weights
+from ..core import validation as v
+from ..core.task import Task, check_task
+from ..core.weights import Weights, check_weights
 
 __all__ = ["Moments", "MomentsLoss", "second_moments", "moments_loss"]
 
@@ -98,7 +98,7 @@ def second_moments(w_in, p: float, tol: float = 1e-10, k1_max: int = 4096, k2_ma
     k1_max  largest 1-D truncation (lattice points per neuron); k2_max: largest 2-D box half-side
     max_factor_evals  refuse (ValueError) when the 2-D sums would need more complex factor evaluations
     """
-    from ._kernels import moments as k
+    from .._kernels import moments as k
 
     w = v.as_matrix("w_in", w_in)
     p = v.probability("p", p)
