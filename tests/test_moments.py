@@ -126,3 +126,19 @@ def test_dead_neuron_gives_zero_rows():
     mom = second_moments(w, 0.8, tol=1e-10)
     assert np.all(mom.hh[0] == 0) and np.all(mom.hx[0] == 0) and mom.h[0] == 0
     assert mom.hh[1, 1] > 0
+
+
+def test_result_does_not_depend_on_damping_or_period(monkeypatch):
+    """The damping c and the period T enter only through the exactly subtracted aliases: other choices
+    must give the same moments (a wrong alias term would shift them by O(e^{-cT}))."""
+    import ccsolve.evaluation.moments as mm
+
+    rng = np.random.default_rng(2)
+    w = rng.normal(size=(3, 9)) * 0.6
+    base = second_moments(w, 0.8, tol=1e-11)
+    for kappa, margin in ((1.0, 1.02), (4.0, 1.3)):
+        monkeypatch.setattr(mm, "KAPPA", kappa)
+        monkeypatch.setattr(mm, "T_MARGIN", margin)
+        other = second_moments(w, 0.8, tol=1e-11)
+        for name in ("hh", "hx", "hr", "h"):
+            assert np.max(np.abs(getattr(other, name) - getattr(base, name))) < 1e-9, (name, kappa, margin)

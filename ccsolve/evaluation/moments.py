@@ -27,7 +27,7 @@ from ..core.weights import Weights, check_weights
 
 __all__ = ["Moments", "MomentsLoss", "second_moments", "moments_loss"]
 
-KAPPA = 2.0  # damping c = KAPPA / T (the alias weights are e^{-KAPPA k}); 1..4 agree to 1e-12 (tests)
+KAPPA = 2.0  # damping c = KAPPA / T (the alias weights are e^{-KAPPA k}); 1 and 4 agree to 1e-9 (tests)
 T_MARGIN = 1.02  # period T = T_MARGIN * |w_a|_1 (must exceed the support half-width |w_a|_1)
 
 
