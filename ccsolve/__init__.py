@@ -42,6 +42,7 @@ _ALIASES = {
     "loss": "ccsolve.evaluation.loss",
     "montecarlo": "ccsolve.evaluation.montecarlo",
     "stratified": "ccsolve.evaluation.stratified",
+    "moments": "ccsolve.evaluation.moments",
     "exact_objective": "ccsolve.optimize.exact",
     "sweep": "ccsolve.apps.sweep",
     "points": "ccsolve.apps.points",

@@ -1,0 +1,212 @@
+"""Exact second moments of the hidden layer, and L/p from them, without sampling (issue 16).
+
+With h = ReLU(W_in x), y = ReLU(x) + M x and x_i independent (0 w.p. 1 - p, else U[-1, 1]):
+
+    E||W_out h - y||^2 = tr(W_out^T W_out E[h h^T]) - 2 tr(W_out C) + E||y||^2,
+    C = E[h ReLU(x)^T] + E[h x^T] M^T,   E||y||^2 = p (n + 2 tr M + 2 |M|_F^2) / 6.
+
+Every entry of E[h h^T], E[h x^T], E[h ReLU(x)^T] is a Fourier (Laplace-inversion) sum of products of n
+closed-form factors; the sums are exact up to truncation (Poisson summation on the bounded support, the
+aliases being polynomial moments subtracted in closed form; docs/math.md, "Exact second moments"). The
+reported error is the change of the result when every truncation box is halved (1-D) or shrunk to 3/4 (2-D) (a refinement estimate,
+validated against brute-force quadrature and long Monte Carlo in tests/test_moments.py).
+
+Layer 2 (an evaluator): imports the task and weights only.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..core import validation as v
+from ..core.task import Task, check_task
+from ..core.weights import Weights, check_weights
+
+__all__ = ["Moments", "MomentsLoss", "second_moments", "moments_loss"]
+
+KAPPA = 2.0  # damping c = KAPPA / T (the alias weights are e^{-KAPPA k}); 1 and 4 agree to 1e-9 (tests)
+T_MARGIN = 1.02  # period T = T_MARGIN * |w_a|_1 (must exceed the support half-width |w_a|_1)
+
+
+@dataclass(frozen=True)
+class Moments:
+    """E[h h^T] (d, d), E[h x^T] (d, n), E[h ReLU(x)^T] (d, n), E[h] (d,), each with an error estimate
+    (same shape: |result at the full truncation - result at the half truncation|, propagated)."""
+
+    hh: np.ndarray
+    hx: np.ndarray
+    hr: np.ndarray
+    h: np.ndarray
+    hh_err: np.ndarray
+    hx_err: np.ndarray
+    hr_err: np.ndarray
+    h_err: np.ndarray
+    p: float
+    details: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MomentsLoss:
+    """L/p from exact moments.
+
+    value      L/p
+    error      estimated absolute error of value (refinement: all truncation boxes halved)
+    seconds    wall time
+    grad_W_out dL/p / dW_out (exact given the moments), or None
+    details    truncations, periods, the moments themselves
+    """
+
+    value: float
+    error: float
+    seconds: float
+    grad_W_out: np.ndarray | None = None
+    details: dict = field(default_factory=dict)
+
+    def __float__(self) -> float:
+        return float(self.value)
+
+    def to_dict(self) -> dict:
+        return {"value": self.value, "error": self.error, "seconds": self.seconds,
+                "details": {k: val for k, val in self.details.items() if k != "moments"}}
+
+    def __repr__(self):
+        return f"MomentsLoss(value={self.value:.10g}, error={self.error:.2g}, seconds={self.seconds:.3g})"
+
+
+def _geo(c: np.ndarray, t: np.ndarray):
+    r = np.exp(-c * t)
+    return r / (1 - r), r / (1 - r) ** 2, r * (1 + r) / (1 - r) ** 3
+
+
+def _choose_k(tail: np.ndarray, eta: float, k_min: int) -> np.ndarray:
+    """Per row, the last index whose |term| exceeds eta, doubled-safe (at least k_min)."""
+    out = np.empty(tail.shape[0], dtype=np.int64)
+    for a in range(tail.shape[0]):
+        idx = np.nonzero(tail[a] > eta)[0]
+        out[a] = max(k_min, int(idx[-1]) + 1 if idx.size else k_min)
+    return out
+
+
+def second_moments(w_in, p: float, tol: float = 1e-10, k1_max: int = 4096, k2_max: int = 400,
+                   max_factor_evals: float | None = None) -> Moments:
+    """Exact E[h h^T], E[h x^T], E[h ReLU(x)^T], E[h] for h = ReLU(w_in x), x Bernoulli(p) x U[-1, 1].
+
+    tol     target absolute error per moment entry (sets the truncations)
+    k1_max  largest 1-D truncation (lattice points per neuron); k2_max: largest 2-D box half-side
+    max_factor_evals  refuse (ValueError) when the 2-D sums would need more complex factor evaluations
+    """
+    from .._kernels import moments as k
+
+    w = v.as_matrix("w_in", w_in)
+    p = v.probability("p", p)
+    if p == 0.0:
+        raise ValueError("p must be > 0 (at p = 0 every moment is 0)")
+    tol = v.positive("tol", tol)
+    d, n = w.shape
+    l1 = np.abs(w).sum(axis=1)
+    live = l1 > 0
+    wl = np.ascontiguousarray(w[live])
+    dl = wl.shape[0]
+    t_per = T_MARGIN * l1[live]
+    c = KAPPA / t_per
+    q1 = p * (1 - p) ** (n - 1)
+    mass_h = 1.0 - (1 - p) ** n - n * q1
+    a0, a1, a2 = _geo(c, t_per)
+    # 1-D sums: double the truncation until the halving change is below tol / 10 (or k1_max)
+    kk = 64
+    while True:
+        kvec = np.full(dl, kk, dtype=np.int64)
+        s_relu, s_sq, s_x, s_rx, tail = k.one_dim(wl, p, c, t_per, kvec)
+        e1 = max(np.abs(s_relu[:, 0] - s_relu[:, 1]).max(initial=0), np.abs(s_sq[:, 0] - s_sq[:, 1]).max(initial=0),
+                 np.abs(s_x[..., 0] - s_x[..., 1]).max(initial=0), np.abs(s_rx[..., 0] - s_rx[..., 1]).max(initial=0))
+        if e1 <= tol / 10 or kk >= k1_max:
+            break
+        kk *= 2
+    wsq = (wl * wl).sum(axis=1)
+    h1 = s_relu[:, 0] - a1 * t_per * mass_h + q1 * np.abs(wl).sum(axis=1) / 4
+    sq = s_sq[:, 0] - (a0 * (p - q1) * wsq / 3 + t_per**2 * a2 * mass_h) + q1 * wsq / 6
+    hx = s_x[..., 0] - a0[:, None] * (p - q1) * wl / 3 + q1 * wl / 6
+    hr = (s_rx[..., 0] - (a0[:, None] * (p - q1) * wl / 6 + (a1 * t_per)[:, None] * (p - q1) / 4)
+          + q1 * np.maximum(wl, 0) / 6)
+    h1_err = np.abs(s_relu[:, 0] - s_relu[:, 1])
+    sq_err = np.abs(s_sq[:, 0] - s_sq[:, 1])
+    hx_err = np.abs(s_x[..., 0] - s_x[..., 1])
+    hr_err = np.abs(s_rx[..., 0] - s_rx[..., 1])
+    # 2-D sums for the off-diagonal pairs; box from where the 1-D marginal terms fall below eta
+    scale = t_per.max() ** 2
+    eta = tol / (10 * scale)
+    k2 = np.minimum(_choose_k(tail, eta, 8), k2_max)
+    ia, ib = np.triu_indices(dl, 1)
+    nodes_2d = int(np.sum((k2[ia] + 1) * (2 * k2[ib] + 1))) * n
+    if max_factor_evals is not None and nodes_2d > max_factor_evals:
+        raise ValueError(
+            f"the 2-D sums need {nodes_2d:.3g} factor evaluations > max_factor_evals={max_factor_evals:.3g} "
+            f"(p = {p}: the strata with few active features decay slowly; use the stratified estimator)")
+    s2 = k.two_dim(wl, p, c, t_per, k2, ia.astype(np.int64), ib.astype(np.int64))
+    u_rv = hx @ wl.T  # u_rv[b, a] = sum_j w_aj E[x_j h_b] = E[U_a ReLU(U_b)]
+    u_rv_err = hx_err @ np.abs(wl).T
+    low_cross = q1 * (wl @ wl.T) / 6
+    eh_uv = (p - q1) * (wl @ wl.T) / 3
+    rl = h1 - q1 * np.abs(wl).sum(axis=1) / 4
+    alias = (a0[ia] * (u_rv[ib, ia] - low_cross[ia, ib]) + a1[ia] * t_per[ia] * rl[ib]
+             + a0[ib] * (u_rv[ia, ib] - low_cross[ia, ib]) + a1[ib] * t_per[ib] * rl[ia]
+             + a0[ia] * a0[ib] * eh_uv[ia, ib] + a1[ia] * a1[ib] * t_per[ia] * t_per[ib] * mass_h)
+    low2 = q1 * np.maximum(wl[ia] * wl[ib], 0).sum(axis=1) / 6
+    off = s2[:, 0] - alias + low2
+    off_err = (np.abs(s2[:, 0] - s2[:, 1]) + a0[ia] * u_rv_err[ib, ia] + a0[ib] * u_rv_err[ia, ib]
+               + a1[ia] * t_per[ia] * h1_err[ib] + a1[ib] * t_per[ib] * h1_err[ia])
+    hh_l = np.diag(sq)
+    hh_l[ia, ib] = off
+    hh_l[ib, ia] = off
+    hh_e = np.diag(sq_err)
+    hh_e[ia, ib] = off_err
+    hh_e[ib, ia] = off_err
+
+    def rows(x_live, width=None):
+        out = np.zeros((d,) if width is None else (d, width))
+        out[live] = x_live
+        return out
+
+    def square(x_live):
+        out = np.zeros((d, d))
+        out[np.ix_(live, live)] = x_live
+        return out
+
+    details = {"k1": int(kk), "k2": k2.tolist(), "periods": t_per.tolist(), "kappa": KAPPA,
+               "dead_neurons": int(d - dl), "factor_evals_2d": nodes_2d}
+    return Moments(square(hh_l), rows(hx, n), rows(hr, n), rows(h1), square(hh_e), rows(hx_err, n),
+                   rows(hr_err, n), rows(h1_err), p, details)
+
+
+def moments_loss(weights: Weights, task: Task, tol: float = 1e-8, grad: bool = False,
+                 max_factor_evals: float | None = None) -> MomentsLoss:
+    """L/p of `weights` on the Bernoulli `task` from exact second moments (no sampling).
+
+    tol   target absolute error per moment entry (the loss error is reported in `error`)
+    grad  also return dL/p / dW_out (exact given the moments)
+    max_factor_evals  refuse (ValueError) above this 2-D cost (the cost model: details["factor_evals_2d"])
+    """
+    task = check_task(task)
+    weights = check_weights(weights, task.n_features)
+    if task.one_hot:
+        raise ValueError("moments_loss needs a Bernoulli task (one_hot=False); one-hot tasks have closed forms")
+    if not isinstance(grad, (bool, np.bool_)):
+        raise TypeError(f"grad must be a bool, got {type(grad).__name__}")
+    t0 = time.perf_counter()
+    p, n = task.p, task.n_features
+    mom = second_moments(weights.W_in, p, tol=tol, max_factor_evals=max_factor_evals)
+    w_out, m = weights.W_out, task.mixing
+    g = w_out.T @ w_out
+    cc = mom.hr + mom.hx @ m.T
+    cc_err = mom.hr_err + mom.hx_err @ np.abs(m).T
+    ey2 = p * (n + 2 * np.trace(m) + 2 * np.sum(m * m)) / 6
+    loss = np.sum(g * mom.hh) - 2 * np.sum(w_out.T * cc) + ey2
+    err = np.sum(np.abs(g) * mom.hh_err) + 2 * np.sum(np.abs(w_out.T) * cc_err)
+    norm = n * p
+    gw = 2 * (w_out @ mom.hh - cc.T) / norm if grad else None
+    details = dict(mom.details)
+    details["moments"] = mom
+    return MomentsLoss(float(loss / norm), float(err / norm), time.perf_counter() - t0, gw, details)

@@ -1,0 +1,144 @@
+"""Exact second moments (ccsolve.evaluation.moments) against independent references: a midpoint-rule quadrature
+over every activity pattern (n = 2), long plain-NumPy Monte Carlo within 4 SE (weights of both signs,
+several p), the stratified estimator and brute-force sampling of the loss, and finite differences."""
+
+import numpy as np
+import pytest
+
+import ccsolve as cc
+from ccsolve.evaluation.moments import moments_loss, second_moments
+
+
+def _mc_moments(w, p, n_samples, seed):
+    """Plain NumPy sample means and standard errors of h h^T, h x^T, h ReLU(x)^T, h."""
+    rng = np.random.default_rng(seed)
+    n = w.shape[1]
+    x = rng.uniform(-1, 1, (n_samples, n)) * (rng.random((n_samples, n)) < p)
+    h = np.maximum(x @ w.T, 0)
+    out = {}
+    for name, a, b in (("hh", h, h), ("hx", h, x), ("hr", h, np.maximum(x, 0))):
+        prod = a[:, :, None] * b[:, None, :]
+        out[name] = (prod.mean(0), prod.std(0) / np.sqrt(n_samples))
+    out["h"] = (h.mean(0), h.std(0) / np.sqrt(n_samples))
+    return out
+
+
+@pytest.mark.parametrize("p", [0.5, 1.0])
+def test_moments_match_long_monte_carlo(p):
+    rng = np.random.default_rng(11)
+    w = rng.normal(size=(4, 10)) * 0.6  # both signs
+    w[0] = np.abs(w[0])  # one all-positive row, one all-negative row
+    w[1] = -np.abs(w[1])
+    mom = second_moments(w, p, tol=1e-10)
+    ref = _mc_moments(w, p, 200_000, seed=5)
+    for name in ("hh", "hx", "hr", "h"):
+        mean, se = ref[name]
+        got = getattr(mom, name)
+        assert np.all(np.abs(got - mean) <= 4 * se + 1e-12), (name, np.max(np.abs(got - mean) / (se + 1e-300)))
+        assert np.max(getattr(mom, name + "_err")) < 1e-6
+
+
+def _quadrature_moments(w, p, g=1200):
+    """n = 2: sum over the four activity patterns; the two-active one by a g x g midpoint rule."""
+    t = (np.arange(g) + 0.5) / g * 2 - 1
+    d = w.shape[0]
+    hh, hx, hr = np.zeros((d, d)), np.zeros((d, 2)), np.zeros((d, 2))
+    pats = {(0,): p * (1 - p), (1,): p * (1 - p), (0, 1): p * p}
+    for act, prob in pats.items():
+        if len(act) == 1:
+            x = np.zeros((g, 2))
+            x[:, act[0]] = t
+        else:
+            s1, s2 = np.meshgrid(t, t, indexing="ij")
+            x = np.stack([s1.ravel(), s2.ravel()], 1)
+        h = np.maximum(x @ w.T, 0)
+        hh += prob * h.T @ h / len(x)
+        hx += prob * h.T @ x / len(x)
+        hr += prob * h.T @ np.maximum(x, 0) / len(x)
+    return hh, hx, hr
+
+
+def test_moments_match_quadrature_two_features():
+    w = np.array([[0.7, -0.4], [-0.3, -0.9], [0.5, 0.8]])
+    p = 0.6
+    mom = second_moments(w, p, tol=1e-10)
+    hh, hx, hr = _quadrature_moments(w, p)
+    # midpoint rule on kinked integrands: error ~ 1 / g^2 ~ 1e-6
+    assert np.max(np.abs(mom.hh - hh)) < 1e-5
+    assert np.max(np.abs(mom.hx - hx)) < 1e-5
+    assert np.max(np.abs(mom.hr - hr)) < 1e-5
+
+
+def test_loss_matches_stratified_and_brute_force():
+    rng = np.random.default_rng(3)
+    n, d = 12, 5
+    w = cc.Weights(rng.normal(size=(d, n)) * 0.5, rng.normal(size=(n, d)) * 0.4)
+    task = cc.Task(rng.normal(size=(n, n)) * 0.05, d, 0.5)
+    r = moments_loss(w, task, tol=1e-10)
+    assert r.error < 1e-7
+    st = cc.loss_per_feature(w, task, method="stratified", n_samples=100_000, seed=2)
+    assert abs(r.value - st.value) <= 4 * st.stderr
+    mc = cc.loss_per_feature(w, task, method="monte_carlo", n_samples=200_000, seed=4)
+    assert abs(r.value - mc.value) <= 4 * mc.stderr
+
+
+def test_loss_at_small_p_matches_stratified():
+    rng = np.random.default_rng(8)
+    n, d = 10, 4
+    w = cc.Weights(rng.normal(size=(d, n)) * 0.5, rng.normal(size=(n, d)) * 0.4)
+    task = cc.Task(rng.normal(size=(n, n)) * 0.05, d, 0.05)
+    r = moments_loss(w, task, tol=1e-10)
+    st = cc.loss_per_feature(w, task, method="stratified", n_samples=100_000, seed=2)
+    assert abs(r.value - st.value) <= 4 * st.stderr + r.error
+
+
+def test_grad_w_out_matches_finite_differences():
+    rng = np.random.default_rng(4)
+    n, d = 8, 3
+    w = cc.Weights(rng.normal(size=(d, n)) * 0.5, rng.normal(size=(n, d)) * 0.4)
+    task = cc.Task(rng.normal(size=(n, n)) * 0.05, d, 0.5)
+    r = moments_loss(w, task, tol=1e-11, grad=True)
+    eps = 1e-5
+    for i, a in [(0, 0), (7, 2)]:
+        wp, wm = w.W_out.copy(), w.W_out.copy()
+        wp[i, a] += eps
+        wm[i, a] -= eps
+        fd = (moments_loss(cc.Weights(w.W_in, wp), task, tol=1e-11).value
+              - moments_loss(cc.Weights(w.W_in, wm), task, tol=1e-11).value) / (2 * eps)
+        assert abs(fd - r.grad_W_out[i, a]) < 1e-6
+
+
+def test_bad_input():
+    task = cc.Task(np.zeros((4, 4)), 2, 0.5)
+    w = cc.Weights(np.ones((2, 4)), np.ones((4, 2)))
+    with pytest.raises(ValueError, match="one_hot"):
+        moments_loss(w, task.as_one_hot())
+    with pytest.raises(ValueError, match="tol"):
+        moments_loss(w, task, tol=-1.0)
+    with pytest.raises(TypeError, match="grad"):
+        moments_loss(w, task, grad="yes")
+    with pytest.raises(ValueError, match="p"):
+        second_moments(np.ones((2, 4)), 0.0)
+
+
+def test_dead_neuron_gives_zero_rows():
+    w = np.array([[0.0, 0.0, 0.0], [0.4, -0.7, 0.2]])
+    mom = second_moments(w, 0.8, tol=1e-10)
+    assert np.all(mom.hh[0] == 0) and np.all(mom.hx[0] == 0) and mom.h[0] == 0
+    assert mom.hh[1, 1] > 0
+
+
+def test_result_does_not_depend_on_damping_or_period(monkeypatch):
+    """The damping c and the period T enter only through the exactly subtracted aliases: other choices
+    must give the same moments (a wrong alias term would shift them by O(e^{-cT}))."""
+    import ccsolve.evaluation.moments as mm
+
+    rng = np.random.default_rng(2)
+    w = rng.normal(size=(3, 9)) * 0.6
+    base = second_moments(w, 0.8, tol=1e-11)
+    for kappa, margin in ((1.0, 1.02), (4.0, 1.3)):
+        monkeypatch.setattr(mm, "KAPPA", kappa)
+        monkeypatch.setattr(mm, "T_MARGIN", margin)
+        other = second_moments(w, 0.8, tol=1e-11)
+        for name in ("hh", "hx", "hr", "h"):
+            assert np.max(np.abs(getattr(other, name) - getattr(base, name))) < 1e-9, (name, kappa, margin)
