@@ -41,7 +41,7 @@ import numba  # noqa: E402
 import numpy as np  # noqa: E402
 
 import ccsolve as cc  # noqa: E402
-import ccsolve.loss as L  # noqa: E402
+import ccsolve.evaluation.montecarlo as L  # noqa: E402
 from ccsolve import constructions  # noqa: E402
 
 N_FEATURES, N_NEURONS = 100, 50

@@ -25,7 +25,7 @@ import numpy as np
 
 import ccsolve as cc
 from ccsolve import stratified
-from ccsolve.loss import monte_carlo
+from ccsolve.evaluation.montecarlo import monte_carlo
 
 
 def load() -> str:
@@ -34,7 +34,7 @@ def load() -> str:
 
 def model(task: cc.Task, steps: int):
     try:
-        from ccsolve.train import train
+        from ccsolve import train
     except ImportError:
         train = None
     if train is not None:

@@ -47,14 +47,14 @@ if __name__ == "__main__":
             os.environ[_k] = ARGS.blas_threads
 
 import datetime  # noqa: E402
-import importlib  # noqa: E402
 import platform  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 import ccsolve as cc  # noqa: E402
-T = importlib.import_module("ccsolve.train")  # noqa: E402  (ccsolve.train is also the function)
+from ccsolve import training as T  # noqa: E402
+from ccsolve.training import trainer as _trainer  # noqa: E402
 
 
 def _warm():
@@ -142,13 +142,13 @@ def main(args) -> int:
           f"{final} | 1.0x |")
     print()
     print(f"Milliseconds per step by p (best of {args.repeats} interleaved runs of {args.p_steps} steps, batch 2048, "
-          f"embedding M; sparse path on 1 thread; path='auto' takes 'sparse' below p = {T.DENSE_P}):")
+          f"embedding M; sparse path on 1 thread; path='auto' takes 'sparse' below p = {_trainer.DENSE_P}):")
     print()
     print("| p | sparse path | dense path | dense NumPy | auto vs dense NumPy |")
     print("|---|---|---|---|---|")
     for p in ps:
         sp, de, bl = best[p, "sparse"], best[p, "dense"], best[p, "numpy"]
-        auto = sp if p < T.DENSE_P else de
+        auto = sp if p < _trainer.DENSE_P else de
         print(f"| {p:g} | {sp * 1e3:.3f} | {de * 1e3:.3f} | {bl * 1e3:.3f} | {bl / auto:.1f}x |")
     return 0
 

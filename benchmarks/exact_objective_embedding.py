@@ -33,7 +33,7 @@ def exact_point(config: dict) -> dict:
     task = make_task({k: config[k] for k in ("mixing", "seed", "p")})
     init = config["init"]
     if init == "train":
-        from ccsolve.train import train
+        from ccsolve import train
 
         kw = {"non_empty_steps": True} if config["p"] < 0.005 else {}
         init = train(task, seed=config["train_seed"], progress=False, **kw).weights
@@ -115,7 +115,7 @@ def _p_plot(args, ps, base, e_res, t_res, exec_kw):
     from matplotlib.figure import Figure
 
     from ccsolve import naive_loss, one_hot_lower_bound
-    from ccsolve._io import atomic_write_bytes
+    from ccsolve.core.io import atomic_write_bytes
     from ccsolve.sweep import evaluate_point
 
     cons = {"snmf": {}, "minimize_one_hot": {"init": "snmf", "max_iter": 500}}

@@ -80,7 +80,7 @@ def _plot(rows, path):
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    from ccsolve._io import atomic_write_bytes
+    from ccsolve.core.io import atomic_write_bytes
 
     fig = Figure(figsize=(11, 4.2))
     for i, kind in enumerate(KINDS):

@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("pytest_benchmark")
 
-import ccsolve.loss as L  # noqa: E402
+import ccsolve.evaluation.montecarlo as L  # noqa: E402
 import ccsolve as cc  # noqa: E402
 from bench_montecarlo import N_NEURONS, fixtures, warm_up  # noqa: E402
 

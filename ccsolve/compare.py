@@ -19,23 +19,28 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import __version__
-from . import _validation as v
-from ._io import atomic_write_json
-from .closed_forms import naive_loss, naive_offset_loss, one_hot_loss, one_hot_lower_bound, optimal_offset
-from .loss import loss_per_feature
-from .task import Task
-from .weights import Weights
+from .core import validation as v
+from .core.results import Result
+from .apps.cli import OneLineErrorParser
+from .core.io import atomic_write_json
+from .core.progress import progress_bar
+from .evaluation.closed_forms import naive_loss, naive_offset_loss, one_hot_loss, one_hot_lower_bound, optimal_offset
+from .evaluation.loss import loss_per_feature
+from .core.mixing import KINDS as MIXING_KINDS
+from .core.mixing import make as mixing_matrix
+from .core.task import Task
+from .core.weights import Weights
 
 __all__ = ["Row", "Comparison", "build_task", "compare", "main"]
 
-MIXINGS = ("embedding", "random", "symmetric", "clean")
+MIXINGS = MIXING_KINDS
 # minimize_one_hot iterations in the table: its one-hot loss is within ~1e-3 of the 2000-iteration
 # value long before that, and it is the slowest row of a default run
 MOH_MAX_ITER = 300
 
 
-@dataclass
-class Row:
+@dataclass(repr=False)
+class Row(Result):
     """One solution in the comparison table. `value`/`stderr` are L/p at the task's p (or one-hot)."""
 
     name: str
@@ -63,8 +68,8 @@ class Row:
         }
 
 
-@dataclass
-class Comparison:
+@dataclass(repr=False)
+class Comparison(Result):
     task: Task
     config: dict
     lower_bound: float
@@ -103,23 +108,14 @@ class Comparison:
 def build_task(mixing="embedding", sigma=0.025, sign=1, d_embed=1000, p=0.01, one_hot=False,
                n_features=100, n_neurons=50, seed=0) -> Task:
     """The task a compare run uses; `seed` seeds the mixing matrix."""
-    v.choice("mixing", mixing, set(MIXINGS))
-    from . import mixing as mx
-
-    if mixing == "embedding":
-        m = mx.embedding(n_features, d_embed, seed=seed, sign=sign)
-    elif mixing == "random":
-        m = mx.random(n_features, sigma, seed=seed)
-    elif mixing == "symmetric":
-        m = mx.random(n_features, sigma, seed=seed, symmetric=True)
-    else:
-        m = mx.clean(n_features)
+    m = mixing_matrix(mixing, n_features, sigma=sigma, sign=sign, d_embed=d_embed, seed=seed)
     return Task(m, n_neurons, p, one_hot=one_hot)
 
 
 def _builders(task: Task, seed: int, steps: int, train: bool, progress: bool):
     """(name, build) pairs; build() -> (Weights, diagnostics dict, exact L/p or None)."""
     from . import constructions as C
+    from .optimize.one_hot import minimize_one_hot
 
     out = [
         ("naive", lambda: (C.naive(task), {}, naive_loss(task))),
@@ -129,30 +125,29 @@ def _builders(task: Task, seed: int, steps: int, train: bool, progress: bool):
                      naive_offset_loss(task, optimal_offset(task))),
         ),
     ]
-    if hasattr(C, "svd"):
-        out.append(("SVD (I + M)", lambda: (C.svd(task), {}, None)))
-        if hasattr(C, "optimal_readout"):
-            out.append(("SVD + optimal readout", lambda: (C.svd(task, readout="optimal"), {}, None)))
-    if hasattr(C, "snmf"):
-        def snmf():
-            r = C.snmf(task, seed=seed)
-            return r.weights, _diag(r, ("objective", "kkt_residual", "n_iter", "converged")), None
 
-        def snmf_reference():
-            r = C.snmf(task, seed=seed, recipe="reference")
-            return r.weights, _diag(r, ("objective", "kkt_residual", "n_iter")), None
+    def snmf():
+        r = C.snmf(task, seed=seed)
+        return r.weights, _diag(r, ("objective", "kkt_residual", "n_iter", "converged")), None
 
-        out.append(("SNMF (exact)", snmf))
-        out.append(("SNMF (reference recipe)", snmf_reference))
-    if hasattr(C, "minimize_one_hot"):
-        def moh():
-            r = C.minimize_one_hot(task, seed=seed, max_iter=MOH_MAX_ITER)
-            return r.weights, _diag(r, ("objective", "n_iter", "converged")), None
+    def snmf_reference():
+        r = C.snmf(task, seed=seed, recipe="reference")
+        return r.weights, _diag(r, ("objective", "kkt_residual", "n_iter")), None
 
-        out.append(("minimize_one_hot", moh))
+    def moh():
+        r = minimize_one_hot(task, seed=seed, max_iter=MOH_MAX_ITER)
+        return r.weights, _diag(r, ("objective", "n_iter", "converged")), None
+
+    out += [
+        ("SVD (I + M)", lambda: (C.svd(task), {}, None)),
+        ("SVD + optimal readout", lambda: (C.svd(task, readout="optimal"), {}, None)),
+        ("SNMF (exact)", snmf),
+        ("SNMF (reference recipe)", snmf_reference),
+        ("minimize_one_hot", moh),
+    ]
     if train:
         def trained():
-            from .train import train as train_fn
+            from .training.trainer import train as train_fn
 
             r = train_fn(task, steps=steps, seed=seed, progress=progress)
             return r.weights, {"final_train_loss": float(np.mean(r.losses[-100:])), "steps": steps}, None
@@ -184,14 +179,14 @@ def _evaluate(weights: Weights, task: Task, exact, n_samples: int, seed: int):
 def compare(task: Task, *, seed: int = 0, steps: int = 10_000, train: bool = True, n_samples: int = 1 << 22,
             progress: bool = True, config: dict | None = None) -> Comparison:
     """Build, train and evaluate every solution on `task`; return a Comparison (rows in build order)."""
-    from tqdm.auto import tqdm
-
     t_start = time.perf_counter()
     lb = one_hot_lower_bound(task.mixing, task.n_neurons)
     rows = []
     naive_value = None
     builders = _builders(task, seed, steps, train, progress)
-    for name, build in tqdm(builders, desc="solutions", disable=not progress, leave=False):
+    bar = progress_bar(progress, len(builders), "solutions")
+    for name, build in builders:
+        bar.set_description(f"solutions: {name}")
         t0 = time.perf_counter()
         weights, diag, exact = build()
         seconds = time.perf_counter() - t0
@@ -200,6 +195,8 @@ def compare(task: Task, *, seed: int = 0, steps: int = 10_000, train: bool = Tru
         if naive_value is None:
             naive_value = value
         rows.append(Row(name, value, stderr, method, oh, oh - lb, value / naive_value, seconds, weights, diag))
+        bar.update(1)
+    bar.close()
     cfg = dict(config or {})
     cfg.update({"seed": seed, "steps": steps, "train": train, "n_samples": n_samples})
     return Comparison(task, cfg, lb, rows, time.perf_counter() - t_start)
@@ -214,7 +211,7 @@ def write_outputs(result: Comparison, out: str, progress: bool = True, n_curve: 
         fname = os.path.join(out, "weights", _slug(row.name) + ".npz")
         row.weights.save(fname, name=row.name, config=result.config, task=result.task.config())
         paths.append(fname)
-    from . import plots
+    from .apps import plots
 
     if not result.task.one_hot:  # a one-hot task has no p axis
         fig_path = os.path.join(out, "loss_curves.png")
@@ -232,7 +229,7 @@ def write_outputs(result: Comparison, out: str, progress: bool = True, n_curve: 
 
 def _curves(result: Comparison, n_curve: int, tol: float, progress: bool) -> dict:
     """L/p from p = 1e-3 to 1 for every row: one stratified run per row serves all points."""
-    from .stratified import loss_curve
+    from .evaluation.stratified import loss_curve
 
     ps = np.logspace(-3, 0, n_curve)
     curves = {}
@@ -248,13 +245,8 @@ def _slug(name: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_")
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
 def _parser() -> argparse.ArgumentParser:
-    ap = _Parser(prog="python -m ccsolve.compare", description=__doc__.splitlines()[0])
+    ap = OneLineErrorParser(prog="python -m ccsolve.compare", description=__doc__.splitlines()[0])
     ap.add_argument("--mixing", choices=MIXINGS, default="embedding", help="mixing matrix kind")
     ap.add_argument("--sigma", type=float, default=0.025, help="scale of random/symmetric mixing")
     ap.add_argument("--sign", type=int, choices=(1, -1), default=1,

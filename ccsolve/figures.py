@@ -2,7 +2,8 @@
 
 Figures 2, 3, 4, 5a, 5b, 6, 7, 8, 9, 10 of Bhagat et al. (2025), plus two of ours: `bound` (the one-hot
 lower bound against sigma with every construction and trained models on it) and `snmf` (SNMF as the
-reference computed it against SNMF solved to optimality). Each figure writes `<name>.png` and
+reference computed it against SNMF solved to optimality), and `rank` (the reference's nb6: loss and
+learned scale against the effective rank of a low-rank M). Each figure writes `<name>.png` and
 `<name>.json` (its data, the full config and the ccsolve version). Trainings and evaluations run
 through ccsolve.sweep, cached under `<out>/cache`, so a rerun or an interrupted run recomputes nothing
 already finished. `--quick` shrinks every figure (20 features, 10 neurons, few steps and grid points):
@@ -19,11 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import __version__
-from . import _validation as v
-from ._io import atomic_write_json
-from .compare import _Parser
-from .sweep import make_task, run_sweep, train_point
-from .weights import Weights
+from .core import validation as v
+from .core.io import atomic_write_json
+from .apps.cli import OneLineErrorParser
+from .apps.sweep import make_task, run_sweep, train_point
+from .core.weights import Weights
 
 __all__ = ["FIGURES", "FigureContext", "make_figure", "main"]
 
@@ -94,17 +95,17 @@ def _strip(result: dict) -> dict:
 
 
 def _curve(weights: Weights, task, ps, ctx: FigureContext):
-    from .stratified import loss_curve
+    from .evaluation.stratified import loss_curve
 
     c = loss_curve(weights, task, ps, tol=ctx.curve_tol, seed=1)
     return np.asarray(c.ps), np.asarray(c.values), np.asarray(c.stderrs)
 
 
 def _save(ctx: FigureContext, name: str, fig, data: dict, config: dict) -> list:
-    from .plots import _finish
+    from .apps.plots import save_figure
 
     png = os.path.join(ctx.out, f"{name}.png")
-    _finish(fig, png, 100)
+    save_figure(fig, png, 100)
     js = os.path.join(ctx.out, f"{name}.json")
     atomic_write_json(js, {"figure": name, "ccsolve_version": __version__, "quick": ctx.quick,
                            "config": config, "data": data})
@@ -112,9 +113,9 @@ def _save(ctx: FigureContext, name: str, fig, data: dict, config: dict) -> list:
 
 
 def _fig(figsize=(7.5, 4.6), ncols=1):
-    from .plots import _figure
+    from .apps.plots import new_figure
 
-    fig = _figure(figsize)
+    fig = new_figure(figsize)
     axes = [fig.add_subplot(1, ncols, k + 1) for k in range(ncols)]
     return fig, axes
 
@@ -161,7 +162,7 @@ def fig2(ctx: FigureContext) -> list:
             ax.plot(ps, vals, color=color, label=f"trained at p={p:g}")
             ax.fill_between(ps, vals - 2 * ses, vals + 2 * ses, color=color, alpha=0.2, lw=0)
             data[label][f"{p:g}"] = {"eval_ps": ps, "values": vals, "stderrs": ses, "at_train_p": _strip(res)}
-        from .closed_forms import naive_loss
+        from .evaluation.closed_forms import naive_loss
 
         ax.axhline(naive_loss(task), color="k", ls="--", lw=1, label="naive (closed form)")
         ax.set_xscale("log")
@@ -255,7 +256,7 @@ def _sigmas(ctx):
 
 def fig5b(ctx: FigureContext) -> list:
     """Trained L/p at p = 0.01 against sigma (random and symmetric M): minima and crossovers with naive."""
-    from .closed_forms import naive_loss, one_hot_lower_bound
+    from .evaluation.closed_forms import naive_loss, one_hot_lower_bound
 
     sigmas = _sigmas(ctx)
     seeds = (0,) if ctx.quick else (0, 1)
@@ -288,9 +289,9 @@ def fig5b(ctx: FigureContext) -> list:
 
 def transplant_point(config: dict) -> dict:
     """Train on noisy (embedding) labels, then on clean labels from those weights (fresh optimizer)."""
-    from .closed_forms import naive_loss
-    from .loss import loss_per_feature
-    from .train import train
+    from .evaluation.closed_forms import naive_loss
+    from .evaluation.loss import loss_per_feature
+    from .training.trainer import train
 
     noisy = make_task({k: config[k] for k in ("mixing", "n_features", "n_neurons", "d_embed", "p", "seed")})
     clean = make_task({**{k: config[k] for k in ("n_features", "n_neurons", "p", "seed")}, "mixing": "clean"})
@@ -379,7 +380,7 @@ def fig8(ctx: FigureContext) -> list:
 def snmf_point(config: dict) -> dict:
     """One-hot losses of SNMF (exact and reference recipe) and minimize_one_hot at one sigma."""
     from . import constructions as C
-    from .closed_forms import naive_loss, one_hot_loss, one_hot_lower_bound
+    from .evaluation.closed_forms import naive_loss, one_hot_loss, one_hot_lower_bound
 
     task = make_task({**config, "one_hot": True})
     out = {"lower_bound": one_hot_lower_bound(task), "naive": naive_loss(task)}
@@ -424,7 +425,7 @@ def fig9(ctx: FigureContext) -> list:
 def fig10(ctx: FigureContext) -> list:
     """Naive + offset on clean labels: the optimal offset against p (closed form and the reference's grid
     search) and its loss against models trained on clean labels."""
-    from .closed_forms import naive_offset_loss, optimal_offset
+    from .evaluation.closed_forms import naive_offset_loss, optimal_offset
 
     ps_dense = np.logspace(-3, 0, 60)
     tasks = [make_task({**ctx.base, "mixing": "clean", "p": float(p)}) for p in ps_dense]
@@ -508,8 +509,71 @@ def fig_snmf(ctx: FigureContext) -> list:
     return _save(ctx, "snmf", fig, data, {"sigmas": sigmas, **ctx.base})
 
 
+def rank_point(config: dict) -> dict:
+    """nb6 at one rank: M = low_rank(rank, flat_spectrum, symmetric) (rank None: full Gaussian), one-hot
+    training with the scale learned (mixing_base="task", sigma_init 0.01, as nb6), then the one-hot
+    losses of the trained model, SNMF and naive on the learned M, its lower bound and effective rank."""
+    from . import constructions as C
+    from .core import mixing as mx
+    from .core.task import Task
+    from .evaluation.closed_forms import naive_loss, one_hot_loss, one_hot_lower_bound
+    from .training.trainer import train
+
+    n, d, seed, rank = config["n_features"], config["n_neurons"], config["seed"], config["rank"]
+    if rank is None:
+        m = mx.random(n, 1.0, seed=seed)
+    else:
+        m = mx.low_rank(n, rank, seed=seed, flat_spectrum=True, symmetric=True)
+    r = train(Task(m, d, 0.01, one_hot=True), steps=config["steps"], seed=seed, learn_sigma=True,
+              mixing_base="task", sigma_init=config["sigma_init"], progress=False)
+    task = r.task
+    return {"rank": rank, "sigma": float(r.sigma), "effective_rank": mx.effective_rank(task.mixing),
+            "rms_entry": float(np.sqrt(np.mean(task.mixing ** 2))),
+            "rank_after_symmetrising": int(np.linalg.matrix_rank(m)),
+            "trained": one_hot_loss(r.weights, task.mixing),
+            "snmf_exact": one_hot_loss(C.snmf(task, seed=seed).weights, task.mixing),
+            "naive": naive_loss(task), "lower_bound": one_hot_lower_bound(task.mixing, d)}
+
+
+def fig_rank(ctx: FigureContext) -> list:
+    """nb6: one-hot L/p and the learned scale against the effective rank of M (flat-spectrum, symmetrised
+    low-rank M; rank None = full Gaussian), with SNMF, naive and the one-hot lower bound on the learned M."""
+    ranks = [3, None] if ctx.quick else [10, 20, 50, 100, None]
+    configs = [{**ctx.base, "rank": r, "seed": 0, "steps": ctx.steps, "sigma_init": 0.01} for r in ranks]
+    res = ctx.sweep(rank_point, configs)
+    order = np.argsort([r["effective_rank"] for r in res])
+    res = [res[i] for i in order]
+    er = np.array([r["effective_rank"] for r in res])
+    fig, (ax1, ax2) = _fig((11, 4.6), ncols=2)
+    data = {"ranks": [r["rank"] for r in res], "effective_rank": er}
+    for key, style in (("trained", "o-"), ("snmf_exact", "s--"), ("naive", "k:"), ("lower_bound", "k-")):
+        vals = np.array([r[key] for r in res])
+        ax1.plot(er, vals, style, ms=4, label=key)
+        data[key] = vals
+    for x, y, r in zip(er, data["trained"], data["ranks"]):
+        ax1.annotate("full" if r is None else str(r), (x, y), xytext=(4, 2), textcoords="offset points", fontsize=7)
+    data["sigma"] = np.array([abs(r["sigma"]) for r in res])
+    data["rms_entry"] = np.array([r["rms_entry"] for r in res])
+    # nb6 plots the scale itself; its units differ between a flat-spectrum M (entries ~ sqrt(rank)/n)
+    # and a full Gaussian one (entries ~ 1), so the rms entry of the learned M is shown too
+    ax2.plot(er, data["sigma"], "o-", color="C2", label="learned |scale| (nb6's y axis)")
+    ax2.plot(er, data["rms_entry"], "s--", color="C4", label="rms entry of the learned M")
+    ax2.set_yscale("log")
+    ax2.legend(fontsize=7)
+    ax1.set_xlabel("effective rank of the learned M")
+    ax1.set_ylabel("one-hot L/p")
+    ax1.legend(fontsize=7)
+    ax1.grid(alpha=0.3)
+    ax2.set_xlabel("effective rank of the learned M")
+    ax2.set_ylabel("scale")
+    ax2.grid(alpha=0.3)
+    fig.suptitle(f"nb6: rank of M with a learned scale, one-hot, n={ctx.base['n_features']}, "
+                 f"d={ctx.base['n_neurons']}", fontsize=9)
+    return _save(ctx, "rank", fig, data, {"ranks": ranks, "steps": ctx.steps, "sigma_init": 0.01, **ctx.base})
+
+
 FIGURES = {"2": fig2, "3": fig3, "4": fig4, "5a": fig5a, "5b": fig5b, "6": fig6, "7": fig7, "8": fig8,
-           "9": fig9, "10": fig10, "bound": fig_bound, "snmf": fig_snmf}
+           "9": fig9, "10": fig10, "bound": fig_bound, "snmf": fig_snmf, "rank": fig_rank}
 
 
 def make_figure(name: str, out: str, quick: bool = False, workers: int | None = None, progress: bool = True,
@@ -523,7 +587,7 @@ def make_figure(name: str, out: str, quick: bool = False, workers: int | None = 
 
 
 def main(argv=None) -> int:
-    ap = _Parser(prog="python -m ccsolve.figures", description=__doc__.splitlines()[0])
+    ap = OneLineErrorParser(prog="python -m ccsolve.figures", description=__doc__.splitlines()[0])
     ap.add_argument("names", nargs="+", help=f"figure names or 'all': {', '.join(FIGURES)}")
     ap.add_argument("--out", required=True, help="output directory")
     ap.add_argument("--quick", action="store_true", help="reduced sizes (preview, tests)")

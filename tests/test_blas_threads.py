@@ -52,7 +52,7 @@ def test_limit_is_shared_by_overlapping_threads_and_restored(monkeypatch):
     the last exit (a per-call save/restore would restore too early and then leave 1 for good).
     Checked on a recording controller: whether OpenBLAS honours a change made from a non-main thread
     is OpenBLAS's business (module doc of ccsolve._blas)."""
-    from ccsolve import _blas
+    from ccsolve.core import blas as _blas
 
     events = []
 

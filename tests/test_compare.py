@@ -95,3 +95,28 @@ def test_cli_bad_options_exit_2(args, match):
     assert match in proc.stderr
     assert "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_cli_rows_match_independent_numpy_references(small_run):
+    """Every row's one-hot column from its saved weights by the formula written out in NumPy, the bound
+    by an SVD in NumPy, and one sampled row against the reference's dense NumPy evaluator (4 SE)."""
+    from ccsolve.compare import _slug, build_task
+    from ccsolve.evaluation.montecarlo import dense_numpy_loss
+
+    proc, out = small_run
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    task = build_task("embedding", n_features=20, n_neurons=10, d_embed=100, p=0.01, seed=0)
+    m, n, d = task.mixing, 20, 10
+    s = np.linalg.svd(np.hstack([np.eye(n) + m, -m]), compute_uv=False)
+    assert data["one_hot_lower_bound"] == pytest.approx(np.sum(s[d:] ** 2) / (6 * n), rel=1e-10)
+    for r in data["rows"]:
+        w = cc.Weights.load(out / "weights" / (_slug(r["name"]) + ".npz"))
+        P, N = np.maximum(w.W_in, 0), np.maximum(-w.W_in, 0)
+        one_hot = (np.sum((w.W_out @ P - np.eye(n) - m) ** 2) + np.sum((w.W_out @ N + m) ** 2)) / (6 * n)
+        assert r["one_hot_loss"] == pytest.approx(one_hot, rel=1e-9), r["name"]
+        assert r["gap_to_lower_bound"] == pytest.approx(one_hot - data["one_hot_lower_bound"], abs=1e-9)
+    snmf = next(r for r in data["rows"] if r["name"] == "SNMF (exact)")
+    w = cc.Weights.load(out / "weights" / (_slug(snmf["name"]) + ".npz"))
+    ref = dense_numpy_loss(w, task, n_samples=400_000, seed=11)
+    assert abs(snmf["loss_per_feature"] - ref.value) <= 4 * np.hypot(ref.stderr, snmf["stderr"])

@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 
 import ccsolve as cc
 from ccsolve import constructions as C
+from ccsolve.constructions import semi_nmf
+from ccsolve.constructions.readout import ls_readout, readout_moments
 from reference import brute_force_loss, naive_weights
 
 N, D = 20, 10
@@ -155,7 +157,7 @@ def test_snmf_revives_dead_neurons(monkeypatch):
     assert r.n_revived >= 3
     assert np.all(np.linalg.norm(r.weights.W_in, axis=1) > 0)
     assert np.all(np.diff(r.history) <= 1e-12 * r.history[0])
-    monkeypatch.setattr(C, "_REVIVE", False)
+    monkeypatch.setattr(semi_nmf, "_REVIVE", False)
     stuck = C.snmf(task, init=init, max_iter=200)
     assert np.sum(np.linalg.norm(stuck.weights.W_in, axis=1) == 0) == 3
     assert r.objective < stuck.objective
@@ -169,9 +171,9 @@ def _random_subproblems():
     t = np.eye(N) + m
     b = np.abs(rng.standard_normal((D, N)))
     for _ in range(3):
-        a = C._ls_readout(b, t)
+        a = ls_readout(b, t)
         out.append((a, t, b))
-        b = C._b_step(a, t, b, "scipy")
+        b = semi_nmf._b_step(a, t, b, "scipy")
     a = rng.standard_normal((N, D))
     out.append((a, rng.standard_normal((N, N)), np.zeros((D, N))))
     a[:, 3] = 0.0  # a dead neuron
@@ -182,9 +184,9 @@ def _random_subproblems():
 @pytest.mark.parametrize("case", range(5))
 def test_nnls_paths_agree_on_subproblems(case):
     a, t, b0 = _random_subproblems()[case]
-    fast = C._b_step(a, t, b0, "nnls")
-    oracle = C._b_step(a, t, b0, "cvxpy")
-    scipy_ = C._b_step(a, t, b0, "scipy")
+    fast = semi_nmf._b_step(a, t, b0, "nnls")
+    oracle = semi_nmf._b_step(a, t, b0, "cvxpy")
+    scipy_ = semi_nmf._b_step(a, t, b0, "scipy")
     assert np.all(fast >= 0)
     np.testing.assert_allclose(fast, oracle, atol=1e-6)
     np.testing.assert_allclose(fast, scipy_, atol=1e-9)
@@ -285,7 +287,7 @@ def test_optimal_readout_bernoulli_moments_against_brute_force():
     task = cc.Task(m, D, p)
     rng = np.random.default_rng(4)
     w_in = rng.standard_normal((D, N))
-    g, y = C._readout_moments(w_in, task, 1 << 19, seed=0)
+    g, y = readout_moments(w_in, task, 1 << 19, seed=0)
     # brute force: dense Bernoulli samples, all strata, plain NumPy
     n_s = 100_000
     x = rng.uniform(-1, 1, (n_s, N)) * (rng.random((n_s, N)) < p)

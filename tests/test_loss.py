@@ -6,7 +6,7 @@ import pytest
 
 import ccsolve as cc
 from ccsolve import constructions
-from ccsolve.loss import DENSE_P, dense_numpy_loss
+from ccsolve.evaluation.montecarlo import DENSE_P, dense_numpy_loss
 from reference import brute_force_loss
 
 N, D = 30, 12
@@ -33,7 +33,7 @@ def test_monte_carlo_against_brute_force(p):
 
 def test_dense_samples_use_direct_path_correctly():
     # many active features per sample exercises the dense-sample branch of the sparse kernel
-    import ccsolve.loss as L
+    import ccsolve.evaluation.montecarlo as L
 
     m = cc.mixing.random(N, 0.1, seed=1)
     w = _random_weights(5)

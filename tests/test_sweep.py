@@ -367,19 +367,19 @@ def test_dask_local_cluster_gives_the_same_sweep(tmp_path):
 # --- train_point -----------------------------------------------------------------------------------
 
 
-def test_train_point_without_a_trainer_says_so(monkeypatch):
-    monkeypatch.delattr(cc, "train", raising=False)
-    monkeypatch.setitem(sys.modules, "ccsolve.train", None)  # import fails
-    with pytest.raises(RuntimeError, match=r"ccsolve\.train"):
-        sweep.train_point({"mixing": "clean", "n_features": 20, "n_neurons": 10})
-
-
 def test_train_point_passes_config_to_the_trainer(monkeypatch):
     calls = []
 
-    class FakeResult:
-        def __init__(self, weights):
-            self.weights, self.losses, self.seconds, self.steps = weights, np.array([0.2, 0.1]), 1.5, 2
+    import dataclasses
+
+    from ccsolve.core.results import Result
+
+    @dataclasses.dataclass(frozen=True)
+    class FakeResult(Result):
+        weights: object
+        losses: np.ndarray = dataclasses.field(default_factory=lambda: np.array([0.2, 0.1]))
+        seconds: float = 1.5
+        steps: int = 2
 
     def fake_train(task, steps=10, seed=None, progress=True, lr=1e-3):
         calls.append(dict(task=task, steps=steps, seed=seed, progress=progress, lr=lr))
@@ -387,7 +387,9 @@ def test_train_point_passes_config_to_the_trainer(monkeypatch):
 
         return FakeResult(constructions.naive(task))
 
-    monkeypatch.setattr(cc, "train", fake_train, raising=False)
+    from ccsolve.apps import points
+
+    monkeypatch.setattr(points, "train", fake_train)
     cfg = {"mixing": "clean", "n_features": 20, "n_neurons": 10, "seed": 4, "one_hot": True,
            "method": "exact", "train": {"steps": 7, "lr": 0.01}}
     r = sweep.train_point(cfg)

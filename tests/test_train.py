@@ -1,7 +1,6 @@
 """The trainer: hand-written gradients against finite differences, AdamW and the schedule against
 hand-computed values, the init bounds, path agreement, determinism, and the published outcomes."""
 
-import importlib
 import math
 
 import numba
@@ -9,7 +8,8 @@ import numpy as np
 import pytest
 
 import ccsolve as cc
-T = importlib.import_module("ccsolve.train")  # ccsolve.train is also the function
+from ccsolve import training as T  # noqa: E402
+from ccsolve.training import trainer as _trainer  # noqa: E402
 from ccsolve._kernels import train as K
 
 
@@ -50,9 +50,9 @@ def test_gradients_match_finite_differences(which, p, has_g):
     wt = rng.normal(size=(n, d)) * 0.6
     wo = rng.normal(size=(n, d)) * 0.6
     if which == "sparse":
-        loss, gwt, gwo, dsig = T.sparse_gradients(x, wt, wo, sigma, g, has_g)
+        loss, gwt, gwo, dsig = _trainer.sparse_gradients(x, wt, wo, sigma, g, has_g)
     else:
-        loss, gwt, gwo, dsig = T.dense_gradients(x, wt, wo, sigma, np.ascontiguousarray(g.T), has_g)
+        loss, gwt, gwo, dsig = _trainer.dense_gradients(x, wt, wo, sigma, np.ascontiguousarray(g.T), has_g)
     assert loss == pytest.approx(_brute_loss(x, wt, wo, sigma, g), rel=1e-12)
     # the kernels return sums with d(sum ||e||^2)/dW = 2 * g and d/dsigma = -2 * dsig
     f = lambda: _brute_loss(x, wt, wo, sigma, g)  # noqa: E731
@@ -72,8 +72,8 @@ def test_sparse_and_dense_paths_same_gradient_full_size(p):
     w = T.kaiming_uniform_init(100, 50, seed=2)
     wt, wo = np.ascontiguousarray(w.W_in.T), np.ascontiguousarray(w.W_out)
     x = _batch(rng, 2048, 100, p)
-    a = T.sparse_gradients(x, wt, wo, 1.3, m, True)
-    b = T.dense_gradients(x, wt, wo, 1.3, np.ascontiguousarray(m.T), True)
+    a = _trainer.sparse_gradients(x, wt, wo, 1.3, m, True)
+    b = _trainer.dense_gradients(x, wt, wo, 1.3, np.ascontiguousarray(m.T), True)
     assert a[0] == pytest.approx(b[0], rel=1e-12)
     for u, v in zip(a[1:3], b[1:3]):
         np.testing.assert_allclose(u, v, rtol=1e-9, atol=1e-12 * np.abs(v).max())
@@ -288,3 +288,24 @@ def test_dense_numpy_baseline_trains_like_the_trainer():
     a = cc.loss_per_feature(ours.weights, task, n_samples=1 << 18, seed=1).value
     b = cc.loss_per_feature(base.weights, task, n_samples=1 << 18, seed=1).value
     assert a == pytest.approx(b, rel=0.05)
+
+
+@pytest.mark.parametrize("sigma_init", [0.5, -0.5])
+def test_learn_sigma_first_step_goes_down_the_expected_gradient(sigma_init):
+    """One AdamW step moves sigma by -lr sign(dL/dsigma) (Adam's first step is a sign step), after the
+    decoupled decay. dL/dsigma = -2 E[(y_hat - ReLU(x) - sigma G x) . G x] is estimated here in plain
+    NumPy at the initial (naive) weights, far from its zero, so its sign is certain."""
+    n, d, p, lr, wd = 30, 10, 0.1, 1e-3, 1e-2
+    g = cc.mixing.random(n, 1.0, seed=7)
+    task = cc.Task(0.03 * g, d, p)
+    w0 = cc.constructions.naive(task)
+    gen = np.random.default_rng(0)
+    x = gen.uniform(-1, 1, (200_000, n)) * (gen.random((200_000, n)) < p)
+    gx = x @ g.T
+    e = np.maximum(x @ w0.W_in.T, 0) @ w0.W_out.T - np.maximum(x, 0) - sigma_init * gx
+    grad = -2 * np.mean(np.sum(e * gx, axis=1))
+    assert abs(grad) > 10 * 2 * np.std(np.sum(e * gx, axis=1)) / np.sqrt(x.shape[0])
+    res = T.train(task, steps=1, batch_size=2048, lr=lr, weight_decay=wd, init=w0, learn_sigma=True,
+                  sigma_init=sigma_init, mixing_base=g, seed=3, progress=False)
+    step = res.sigma - sigma_init * (1 - lr * wd)
+    assert step == pytest.approx(-lr * np.sign(grad), rel=1e-3)

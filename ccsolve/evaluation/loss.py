@@ -1,0 +1,95 @@
+"""loss_per_feature: L/p of any weights with a standard error, the one dispatcher over the evaluators.
+
+  method="exact"        closed form: one-hot tasks; Bernoulli tasks when what >= 3 active features could
+                        add is <= tol (exact strata k = 1, 2, ccsolve.evaluation.stratified)
+  method="monte_carlo"  plain Monte Carlo (ccsolve.evaluation.montecarlo)
+  method="stratified"   exact strata k = 1, 2 + Monte Carlo conditional on k >= 3
+  method="auto"         the fastest of these reaching tol
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..core import validation as v
+from ..core.blas import one_blas_thread
+from ..core.task import Task, check_task
+from ..core.weights import Weights, check_weights
+from .closed_forms import one_hot_loss
+from .estimate import LossEstimate
+from .montecarlo import mc_to_tol, monte_carlo
+from .stratified import bound_slope, exact_loss, stratified_loss, stratum_weights
+
+__all__ = ["LossEstimate", "loss_per_feature"]
+
+# "auto" takes plain Monte Carlo (its dense BLAS path) from this p on: measured crossover between 0.3 and
+# 0.7, docs/benchmarks.md "Stratified evaluation"
+AUTO_MC_P = 0.5
+
+
+@one_blas_thread
+def loss_per_feature(
+    weights: Weights,
+    task: Task,
+    method: str = "monte_carlo",
+    n_samples: int = 1 << 20,
+    seed=0,
+    tol: float | None = None,
+) -> LossEstimate:
+    """L/p of `weights` on `task` with a standard error.
+
+    weights   ccsolve.Weights with n_features equal to the task's
+    method    "exact"       closed form: one-hot tasks; Bernoulli tasks when what >= 3 active features
+                            could add is <= tol (strata k = 1, 2 exact, ccsolve.stratified)
+              "stratified"  E_1, E_2 exact + Monte Carlo conditional on k >= 3 (ccsolve.stratified)
+              "monte_carlo" plain Monte Carlo
+              "auto"        exact if allowed (one-hot, or tiny p within tol), else stratified below
+                            p = 0.5, else monte_carlo (measured crossover, docs/benchmarks.md)
+    n_samples Monte Carlo samples (empty samples included, as in the reference); for "stratified", the
+              samples spread over the strata k >= 3. Ignored when tol is given.
+    seed      int, numpy Generator or None; same seed, same estimate whatever the thread count
+    tol       target standard error: sample until reached (pilot-based sample counts)
+    """
+    task = check_task(task)
+    weights = check_weights(weights, task.n_features)
+    v.choice("method", method, {"exact", "monte_carlo", "stratified", "auto"})
+    n_samples = v.positive_int("n_samples", n_samples, minimum=2)
+    if tol is not None:
+        tol = v.positive("tol", tol)
+    if method == "auto":
+        if task.one_hot:
+            method = "exact"
+        elif tol is not None and _exact_bound(weights, task) <= tol:
+            method = "exact"
+        elif task.p < AUTO_MC_P:
+            method = "stratified"
+        else:
+            method = "monte_carlo"
+    if method == "exact":
+        if task.one_hot:
+            t0 = time.perf_counter()
+            value = one_hot_loss(weights, task.mixing)
+            return LossEstimate(value, 0.0, 0, "exact", None, time.perf_counter() - t0)
+        if tol is None:
+            raise ValueError(
+                "method='exact' needs a one-hot task (Task(..., one_hot=True)), or a tol bounding what "
+                ">= 3 active features add; use method='stratified' or 'monte_carlo' for Bernoulli inputs"
+            )
+        return exact_loss(weights, task, tol)
+    if method == "stratified":
+        if task.one_hot:
+            raise ValueError(
+                "method='stratified' needs a Bernoulli task; a one-hot task is exact (method='exact')"
+            )
+        return stratified_loss(weights, task, n_samples, tol, seed)
+    if tol is not None:
+        return mc_to_tol(weights, task, tol, seed)
+    return monte_carlo(weights, task, n_samples, seed)
+
+
+def _exact_bound(weights: Weights, task: Task) -> float:
+    w = stratum_weights(task.n_features, task.p)
+    k = np.arange(task.n_features + 1)
+    return float(bound_slope(weights, task.mixing) * np.sum((k * w)[3:]))
