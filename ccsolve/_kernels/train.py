@@ -540,12 +540,15 @@ def sparse_block(wt, wo, sig, m_wt, v_wt, m_wo, v_wo, m_sig, v_sig, gmat, gmat_t
         np.dot(wo[bounds[b]:bounds[b + 1]].T, wo[bounds[b]:bounds[b + 1]], gram_b[b])
         if has_g:
             np.dot(gmat[bounds[b]:bounds[b + 1]].T, wo[bounds[b]:bounds[b + 1]], gtw_b[b])
+    # a runtime bool (True here): a literal True gave batch_gradient a second signature besides the
+    # (bool, ...) one ccsolve.train.sparse_gradients uses, a second full compile in the tests (issue 17)
+    draw = lrs.shape[0] > 0
     for t in range(lrs.shape[0]):
         sigma = sig[0]
         _ordered_sum(gram_b, gram)
         if has_g:
             _ordered_sum(gtw_b, gtw)
-        loss, dsig = batch_gradient(True, p, cdf, one_hot, seeds[t], wt, wo, gram, gtw, gmat, gmat_t, gtg,
+        loss, dsig = batch_gradient(draw, p, cdf, one_hot, seeds[t], wt, wo, gram, gtw, gmat, gmat_t, gtg,
                                     gtg_diag, sigma, has_g, gwt, sizes, indptr, indices, values, marks, hs,
                                     zh, amat_c, gwt_c, cmat_c, rmat_c, spm_c, vec_c, gx_c, loss_c, dsig_c, bounds,
                                     a1f_b, tmp_b, loss_b, dsig_b, amat, cmat, rmat, spm, pn, pnw, zpn)
@@ -556,6 +559,8 @@ def sparse_block(wt, wo, sig, m_wt, v_wt, m_wo, v_wo, m_sig, v_sig, gmat, gmat_t
                      m_wo, v_wo, lrs[t], wd, beta1, beta2, eps, step0 + t + 1, gram_b, gtw_b)
         if learn:
             gsig[0] = -grad_scale * dsig
-            adamw(sig, gsig, m_sig, v_sig, lrs[t], wd, beta1, beta2, eps, step0 + t + 1)
+            # (1, 1) views: the same 2-d adamw signature as _update_rows' calls (one compile, not two)
+            adamw(sig.reshape(1, 1), gsig.reshape(1, 1), m_sig.reshape(1, 1), v_sig.reshape(1, 1), lrs[t], wd,
+                  beta1, beta2, eps, step0 + t + 1)
         sigmas[t] = sig[0]
     return lrs.shape[0]

@@ -451,7 +451,9 @@ def _dense_block(state, gmat, gmat_t, has_g, learn, p, cdf, one_hot, work, seeds
         k.adamw(state.wo, gwo, state.m_wo, state.v_wo, lrs[t], wd, b1, b2, eps, step)
         if learn:
             gsig[0] = -grad_scale * dsig
-            k.adamw(state.sig, gsig, state.m_sig, state.v_sig, lrs[t], wd, b1, b2, eps, step)
+            # (1, 1) views: adamw's one (2-d) signature
+            k.adamw(state.sig.reshape(1, 1), gsig.reshape(1, 1), state.m_sig.reshape(1, 1),
+                    state.v_sig.reshape(1, 1), lrs[t], wd, b1, b2, eps, step)
         sigmas[t] = state.sig[0]
     return lrs.size
 

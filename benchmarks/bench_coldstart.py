@@ -1,0 +1,101 @@
+"""Benchmark: a newcomer's first run (issue 17): cold against warm Numba cache, in fresh processes.
+
+Times, each in a new Python process (wall clock, parent side):
+  import           python -c "import ccsolve"                         (best of --repeats)
+  --help           python -m ccsolve.compare --help                   (best of --repeats)
+  cold             python -m ccsolve.compare --quiet [ARGS]  with NUMBA_CACHE_DIR an empty temp directory
+  warm             the same command again with the same (now filled) cache directory
+and prints warm/cold times, the cold/warm ratio, the "table" time each run reports ("total ... s") and
+the number of cache files written. The load average is printed before and after: the machine is shared,
+so compare the two runs of one invocation, not numbers of different invocations.
+
+Run:  python benchmarks/bench_coldstart.py [--repeats 3] [--warm-runs 1] [--args "--steps 10000"]
+      python benchmarks/bench_coldstart.py --command "-m pytest -q tests/test_x.py"   (any python args)
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _env(cache_dir: str | None) -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    if cache_dir is not None:
+        env["NUMBA_CACHE_DIR"] = cache_dir
+    return env
+
+
+def _run(args: list, cache_dir: str | None = None) -> tuple[float, str]:
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, *args], env=_env(cache_dir), cwd=ROOT, capture_output=True,
+                         text=True)
+    dt = time.perf_counter() - t0
+    if out.returncode != 0:
+        raise SystemExit(f"{args} failed ({out.returncode}):\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}")
+    return dt, out.stdout
+
+
+def _table_seconds(stdout: str):
+    m = re.search(r"^total ([0-9.]+) s", stdout, re.M)
+    return float(m.group(1)) if m else None
+
+
+def _n_cache_files(d: str) -> int:
+    return sum(1 for _, _, files in os.walk(d) for f in files if f.endswith(".nbc"))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=3, help="repeats of the import / --help timings (best kept)")
+    ap.add_argument("--warm-runs", type=int, default=1, help="warm runs after the cold one (best kept)")
+    ap.add_argument("--args", default="", help="extra arguments of python -m ccsolve.compare --quiet")
+    ap.add_argument("--command", default=None,
+                    help="time these python arguments instead of the compare command (e.g. '-m pytest -q')")
+    a = ap.parse_args(argv)
+
+    print(f"bench_coldstart {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC | "
+          f"python {platform.python_version()} | {platform.machine()} | cpus {os.cpu_count()}")
+    print("load before:", os.getloadavg())
+    t_import = min(_run(["-c", "import ccsolve"])[0] for _ in range(a.repeats))
+    t_numpy = min(_run(["-c", "import numpy"])[0] for _ in range(a.repeats))
+    t_help = min(_run(["-m", "ccsolve.compare", "--help"])[0] for _ in range(a.repeats))
+    print(f"python -c 'import numpy'               {t_numpy:7.2f} s (best of {a.repeats})")
+    print(f"python -c 'import ccsolve'             {t_import:7.2f} s (best of {a.repeats})")
+    print(f"python -m ccsolve.compare --help       {t_help:7.2f} s (best of {a.repeats})")
+
+    cmd = shlex.split(a.command) if a.command else ["-m", "ccsolve.compare", "--quiet", *shlex.split(a.args)]
+    label = "python " + " ".join(cmd)
+    with tempfile.TemporaryDirectory(prefix="ccsolve_numba_cache_") as cache:
+        t_cold, out_cold = _run(cmd, cache)
+        n_files = _n_cache_files(cache)
+        warm = [_run(cmd, cache) for _ in range(a.warm_runs)]
+        n_files_after = _n_cache_files(cache)
+    t_warm, out_warm = min(warm, key=lambda r: r[0])
+    tab_cold, tab_warm = _table_seconds(out_cold), _table_seconds(out_warm)
+    print(f"command: {label}")
+    print(f"cold (empty NUMBA_CACHE_DIR)           {t_cold:7.1f} s wall"
+          + (f", table {tab_cold:.1f} s" if tab_cold is not None else "")
+          + f"; {n_files} cache files written")
+    print(f"warm (same cache dir, best of {a.warm_runs})      {t_warm:7.1f} s wall"
+          + (f", table {tab_warm:.1f} s" if tab_warm is not None else "")
+          + f"; {n_files_after - n_files} more cache files")
+    print(f"cold / warm                            {t_cold / t_warm:7.2f}x wall"
+          + (f", {tab_cold / tab_warm:.2f}x table" if tab_cold and tab_warm else ""))
+    print("load after:", os.getloadavg())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

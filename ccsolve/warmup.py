@@ -1,0 +1,300 @@
+"""Compile (or load from Numba's on-disk cache) the kernels a command needs, before its timed work.
+
+The first run after installing compiles every Numba kernel it touches (minutes on a 2-core machine);
+later runs load them from the cache in about a second. `warm` does that work up front, as its own
+progress stage ("compiling kernels (first run only)"), so the command's own bars are not frozen with a
+bogus ETA while the first call of a kernel compiles. It compiles exactly the signatures the package's
+call sites use (every argument float64/int64/uint64/bool, C-contiguous: the call sites convert at the
+edges), by `dispatcher.compile(signature)`: nothing is run.
+
+    from ccsolve import warmup
+    warmup.warm(warmup.kernels_for("compare", train=True), progress=True)
+
+or from a shell: `python -m ccsolve.warmup compare` (`--list` shows the kernels and whether each is
+cached). Imports only ccsolve._kernels (and NumPy, Numba, tqdm for the bar).
+
+If a kernel's arguments change and its spec here is not updated, `warm` reports that kernel as failed
+(it is then compiled at its first real call, as without warm-up): it never raises for it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["KERNELS", "COMMANDS", "kernels_for", "is_cached", "warm", "WarmupReport"]
+
+# tiny sizes: only the types matter (n features, d neurons, c chunks)
+_N, _D, _C = 4, 3, 2
+
+
+def _f(*shape):
+    return np.zeros(shape, dtype=np.float64)
+
+
+def _i(*shape):
+    return np.zeros(shape, dtype=np.int64)
+
+
+def _u(*shape):
+    return np.zeros(shape, dtype=np.uint64)
+
+
+def _mc_arrays():
+    # stratified._Products.mc_arrays(): w_in_t, w_out, gram, M^T W_out, M^T, M^T M, c_pos, c_neg
+    return (_f(_N, _D), _f(_N, _D), _f(_D, _D), _f(_N, _D), _f(_N, _N), _f(_N, _N), _f(_N), _f(_N))
+
+
+def _strata_chunks():  # stratified._sample
+    return (*_mc_arrays(), _i(_C), _i(_C), _u(_C), 4)
+
+
+def _pair_blocks():  # stratified._pair_kernel
+    return (_f(_N, _D), _f(_D, _D), _f(_N, _D), _f(_N, _D), _f(_N, _N), _f(_N, _N), _f(_N, _N), _f(_N, _N),
+            _i(6), _i(6), _i(3), False)
+
+
+def _moments_chunks():  # constructions._readout_moments
+    return (_f(_N, _D), _f(_N - 1), _i(_C), _u(_C))
+
+
+def _nnls_gram():  # constructions._b_step
+    return (_f(_D, _D), _f(_D, _N), _f(_D, _N), 1e-12, 100)
+
+
+def _spd_solve():  # constructions._ls_readout, _one_hot_readout
+    return (_f(_D, _D), _f(_D, _N), _f(_D, _N), 1e-10)
+
+
+def _cd_nmf_update():  # constructions._nmf_sklearn_like
+    return (_f(_N, _D), _f(_D, _D), _f(_N, _D))
+
+
+def _sparse_block():  # train.train, path="sparse"
+    from ._kernels import train as k
+
+    sizes = np.full(_C, 5, dtype=np.int64)
+    work = k.Work(_N, _D, sizes)
+    return (_f(_N, _D), _f(_N, _D), _f(1), _f(_N, _D), _f(_N, _D), _f(_N, _D), _f(_N, _D), _f(1), _f(1),
+            _f(_N, _N), _f(_N, _N), _f(_N, _N), _f(_N), True, False, 0.01, _f(_N + 1), False, _u(3, _C), _f(3),
+            0, 0.01, 0.9, 0.999, 1e-8, 1.0, _f(3), _f(3), *work.args())
+
+
+def _bernoulli_chunks():  # loss.monte_carlo, sparse path (after montecarlo.prepare)
+    return (_f(_N, _D), _f(_N, _D), _f(_D, _D), _f(_N, _D), _f(_N, _N), _f(_N, _N), _f(_N), _f(_N), 0.01,
+            _i(_C), _u(_C))
+
+
+def _prepare():  # loss.monte_carlo, sparse path
+    return (_f(_D, _N), _f(_N, _D), _f(_N, _N))
+
+
+def _one_hot_chunks():  # loss.monte_carlo, one-hot task
+    return (_f(_N), _f(_N), _i(_C), _u(_C))
+
+
+def _dense_chunks():  # loss._dense_chunks (p >= DENSE_P)
+    return (_f(_N, _D), _f(_D, _N), _f(_N, _N), 0.6, _i(_C), _u(_C), 64)
+
+
+# name -> (module in ccsolve._kernels, function, factory of arguments with the call site's types,
+#          relative compile cost measured by benchmarks/compile_times.py, used to split work over processes)
+KERNELS = {
+    "sparse_block": ("train", "sparse_block", _sparse_block, 230),
+    "strata_chunks": ("strata", "strata_chunks", _strata_chunks, 60),
+    "pair_blocks": ("pairs", "pair_blocks", _pair_blocks, 40),
+    "moments_chunks": ("readout", "moments_chunks", _moments_chunks, 15),
+    "nnls_gram": ("nnls", "nnls_gram", _nnls_gram, 10),
+    "spd_solve": ("nnls", "spd_solve", _spd_solve, 2),
+    "cd_nmf_update": ("nnls", "cd_nmf_update", _cd_nmf_update, 2),
+    "prepare": ("montecarlo", "prepare", _prepare, 5),
+    "bernoulli_chunks": ("montecarlo", "bernoulli_chunks", _bernoulli_chunks, 60),
+    "one_hot_chunks": ("montecarlo", "one_hot_chunks", _one_hot_chunks, 5),
+    "dense_chunks": ("montecarlo", "dense_chunks", _dense_chunks, 20),
+}
+
+# what each command's default run calls (benchmarks/compile_times.py lists them for any command)
+COMMANDS = {
+    "evaluate": ("strata_chunks", "pair_blocks"),  # loss_per_feature(method="stratified"), loss_curve
+    "constructions": ("moments_chunks", "nnls_gram", "spd_solve", "cd_nmf_update"),
+    "train": ("sparse_block",),
+    "monte_carlo": ("prepare", "bernoulli_chunks", "one_hot_chunks", "dense_chunks"),
+}
+
+
+def kernels_for(command: str = "compare", *, train: bool = True, one_hot: bool = False) -> tuple:
+    """Kernel names a command needs: "compare" (its table; train=False without the trained row,
+    one_hot=True for --one-hot, where no stratified evaluation runs), or a key of COMMANDS."""
+    if command == "compare":
+        names = list(COMMANDS["constructions"])
+        if not one_hot:
+            names += COMMANDS["evaluate"]
+        if train:
+            names += COMMANDS["train"]
+        return tuple(names)
+    if command not in COMMANDS:
+        raise ValueError(f"command must be 'compare' or one of {sorted(COMMANDS)}, got {command!r}")
+    return COMMANDS[command]
+
+
+def _dispatcher(name: str):
+    if name not in KERNELS:
+        raise ValueError(f"unknown kernel {name!r}; known: {sorted(KERNELS)}")
+    mod, fn, _, _ = KERNELS[name]
+    return getattr(importlib.import_module(f"ccsolve._kernels.{mod}"), fn)
+
+
+def _signature(name: str) -> tuple:
+    from numba import typeof
+
+    return tuple(typeof(a) for a in KERNELS[name][2]())
+
+
+def is_cached(name: str) -> bool | None:
+    """True if the kernel's signature is in memory or in the on-disk cache index, False if not, None if
+    that cannot be told (a Numba internal changed). For display only: `warm` does not rely on it."""
+    disp = _dispatcher(name)
+    try:
+        sig = _signature(name)
+        if sig in disp.overloads:
+            return True
+        cache_file = disp._cache._cache_file
+        index = cache_file._load_index()  # {(signature, target magic): file name}, {} if stale or absent
+        return any(key[0] == sig for key in index)
+    except Exception:  # noqa: BLE001 - private Numba API: unknown, not an error
+        return None
+
+
+@dataclass
+class WarmupReport:
+    """What `warm` did: kernels loaded from the cache, compiled, or failed (spec out of date), and time."""
+
+    loaded: list = field(default_factory=list)
+    compiled: list = field(default_factory=list)
+    failed: dict = field(default_factory=dict)
+    seconds: float = 0.0
+    per_kernel: dict = field(default_factory=dict)
+
+
+def _compile_one(name: str, report: WarmupReport) -> None:
+    t0 = time.perf_counter()
+    try:
+        disp = _dispatcher(name)
+        sig = _signature(name)
+        if sig in disp.overloads:
+            report.loaded.append(name)
+            return
+        hits = sum(disp.stats.cache_hits.values())
+        disp.compile(sig)
+        (report.loaded if sum(disp.stats.cache_hits.values()) > hits else report.compiled).append(name)
+    except Exception as exc:  # noqa: BLE001 - a stale spec must not break the command
+        report.failed[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    finally:
+        report.per_kernel[name] = time.perf_counter() - t0
+
+
+def _split(names: list, processes: int) -> list:
+    """Greedy split by measured cost: the largest kernels first, each to the least loaded process."""
+    groups = [[] for _ in range(processes)]
+    load = [0.0] * processes
+    for name in sorted(names, key=lambda n: -KERNELS[n][3]):
+        i = load.index(min(load))
+        groups[i].append(name)
+        load[i] += KERNELS[name][3]
+    return groups
+
+
+def warm(kernels=None, *, progress: bool = True, processes: int | None = None, desc: str | None = None,
+         file=None) -> WarmupReport:
+    """Compile or load `kernels` (names of KERNELS; default: kernels_for("compare")).
+
+    progress    one tqdm bar "compiling kernels (first run only)", shown only if something must be
+                compiled (a warm cache loads everything in about a second, silently)
+    processes   compile in this many processes at once (the others write to the same on-disk cache,
+                then this one loads their kernels; Numba compiles on one core per process). Default 1:
+                the gain of 2 on an idle 2-core machine is not measured yet (the shared machine was at
+                load 9-18 during issue 17's work), so it is opt-in.
+    Returns a WarmupReport; never raises for a kernel whose spec is out of date (see report.failed).
+    """
+    names = list(kernels_for("compare") if kernels is None else kernels)
+    for name in names:
+        if name not in KERNELS:
+            raise ValueError(f"unknown kernel {name!r}; known: {sorted(KERNELS)}")
+    t0 = time.perf_counter()
+    report = WarmupReport()
+    todo = [n for n in names if not is_cached(n)]  # None (unknown) counts as not cached
+    if processes is None:
+        processes = 1
+    if processes < 1:
+        raise ValueError(f"processes must be >= 1, got {processes}")
+    from tqdm.auto import tqdm
+
+    show = progress and bool(todo)
+    with tqdm(total=len(names), desc=desc or "compiling kernels (first run only)", disable=not show,
+              leave=False, file=file, unit="kernel") as bar:
+        children = []
+        if processes > 1 and len(todo) >= 2:
+            groups = _split(todo, processes)
+            import subprocess
+
+            for group in groups[1:]:
+                if group:
+                    children.append(subprocess.Popen(
+                        [sys.executable, "-m", "ccsolve.warmup", "--quiet", "--processes", "1", *group],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            mine = groups[0]
+            later = [n for n in names if n not in mine]
+            order = mine + later
+        else:
+            order, later = names, []
+        for i, name in enumerate(order):
+            if children and i == len(order) - len(later):  # our share done: wait for the others' cache
+                bar.set_postfix_str("waiting for the other compile process", refresh=True)
+                for ch in children:
+                    ch.wait()
+                children = []
+            bar.set_postfix_str(name, refresh=True)
+            _compile_one(name, report)
+            bar.update(1)
+        for ch in children:
+            ch.wait()
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def main(argv=None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m ccsolve.warmup", description=__doc__.splitlines()[0])
+    ap.add_argument("names", nargs="*", help="kernels, or a command: compare, " + ", ".join(COMMANDS)
+                    + " (default: compare)")
+    ap.add_argument("--list", action="store_true", help="list the kernels and whether each is cached")
+    ap.add_argument("--processes", type=int, default=None, help="compile processes (default: 1)")
+    ap.add_argument("--quiet", action="store_true", help="no progress bar, no report")
+    a = ap.parse_args(argv)
+    names = []
+    for n in a.names or ["compare"]:
+        names += list(kernels_for(n)) if (n == "compare" or n in COMMANDS) else [n]
+    names = list(dict.fromkeys(names))
+    if a.list:
+        for n in names:
+            print(f"{n:18s} {KERNELS[n][0]}.{KERNELS[n][1]:18s} cached={is_cached(n)}")
+        return 0
+    try:
+        r = warm(names, progress=not a.quiet, processes=a.processes)
+    except ValueError as exc:
+        ap.exit(2, f"{ap.prog}: error: {exc}\n")
+    if not a.quiet:
+        print(f"warm-up {r.seconds:.1f} s: compiled {len(r.compiled)} {r.compiled}, loaded {len(r.loaded)}, "
+              f"failed {r.failed or 0}")
+        for n, s in sorted(r.per_kernel.items(), key=lambda x: -x[1]):
+            print(f"  {n:18s} {s:7.2f} s")
+    return 1 if r.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
