@@ -31,7 +31,8 @@ LAYERS = {
 }
 # the documented exceptions: lazy forwards kept for old import paths (constructions.minimize_exact, ...)
 ALLOWED_UPWARD = {("constructions/__init__.py", "ccsolve.optimize.one_hot"),
-                  ("constructions/__init__.py", "ccsolve.optimize.exact")}
+                  ("constructions/__init__.py", "ccsolve.optimize.exact"),
+                  ("constructions/__init__.py", "ccsolve.optimize.parametric")}
 
 
 def _part(module: str) -> str:

@@ -34,6 +34,8 @@ __all__ = [
     "MinimizeResult",
     "minimize_exact",
     "ExactMinimizeResult",
+    "parametric",
+    "ParametricResult",
 ]
 
 # names that live in the optimisation layer above this one: resolved on first use, so that importing
@@ -43,6 +45,8 @@ _FORWARDS = {
     "MinimizeResult": "ccsolve.optimize.one_hot",
     "minimize_exact": "ccsolve.optimize.exact",
     "ExactMinimizeResult": "ccsolve.optimize.exact",
+    "parametric": "ccsolve.optimize.parametric",
+    "ParametricResult": "ccsolve.optimize.parametric",
 }
 
 
