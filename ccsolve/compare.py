@@ -34,6 +34,7 @@ from .core.weights import Weights
 __all__ = ["Row", "Comparison", "build_task", "compare", "main"]
 
 MIXINGS = MIXING_KINDS
+RESIDUAL_MODELS = ("resid_mlp1", "resid_mlp2", "resid_mlp3")  # ccsolve.residual.PRESETS (not imported here)
 # minimize_one_hot iterations in the table: its one-hot loss is within ~1e-3 of the 2000-iteration
 # value long before that, and it is the slowest row of a default run
 MOH_MAX_ITER = 300
@@ -284,13 +285,67 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--out", default=None, help="directory for results.json, weights and PNG plots")
     ap.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
     ap.add_argument("--quiet", action="store_true", help="no progress bars")
+    ap.add_argument("--model", choices=("cc",) + RESIDUAL_MODELS, default="cc",
+                    help="cc: the one-layer model (default); resid_mlp1/2/3: Braun et al.'s residual MLPs "
+                         "(--n-features, --n-neurons (per layer), --d-embed, --p, --steps override the preset "
+                         "when given; --mixing, --sigma, --sign, --one-hot, --out do not apply)")
+    ap.add_argument("--max-iter", type=int, default=None,
+                    help="L-BFGS iterations of the residual exact-objective rows (default 300)")
     return ap
+
+
+def _given(ap: argparse.ArgumentParser, argv) -> set:
+    """Names of the options given on the command line (not defaulted)."""
+    import copy
+
+    quiet = copy.deepcopy(ap)
+    for action in quiet._actions:
+        action.default = argparse.SUPPRESS
+    return set(vars(quiet.parse_args(argv)))
+
+
+def _main_residual(ap, args, argv) -> int:
+    from .apps.residual_compare import MAX_ITER, build_residual_task, compare_residual
+
+    given = _given(ap, argv)
+    bad = sorted({"mixing", "sigma", "sign", "one_hot", "out"} & given)
+    overrides = {}
+    try:
+        if bad:
+            raise ValueError(f"--{bad[0].replace('_', '-')} does not apply to --model {args.model}")
+        steps = v.positive_int("--steps", args.steps) if "steps" in given else None
+        n_samples = v.positive_int("--n-samples", args.n_samples, minimum=2) if "n_samples" in given else 1 << 20
+        max_iter = v.positive_int("--max-iter", args.max_iter) if args.max_iter is not None else MAX_ITER
+        for opt, key in (("n_features", "n_features"), ("n_neurons", "d_mlp"), ("d_embed", "d_embed")):
+            if opt in given:
+                overrides[key] = v.positive_int("--" + opt.replace("_", "-"), getattr(args, opt))
+        if "p" in given:
+            overrides["p"] = v.probability("--p", args.p)
+        task = build_residual_task(args.model, args.seed, **overrides)
+    except (TypeError, ValueError) as exc:
+        ap.exit(2, f"{ap.prog}: error: {exc}\n")
+    config = {"model": args.model, **overrides}
+    progress = not args.quiet and not args.json
+    result = compare_residual(task, seed=args.seed, steps=steps, train=not args.no_train, n_samples=n_samples,
+                              max_iter=max_iter, progress=progress, config=config)
+    if args.json:
+        json.dump(result.to_dict(), sys.stdout, indent=2, default=float)
+        sys.stdout.write("\n")
+    else:
+        print(f"ccsolve {__version__} | {task!r} | model={args.model}")
+        print(result.table())
+        print(f"total {result.seconds:.1f} s")
+    return 0
 
 
 def main(argv=None) -> int:
     ap = _parser()
     args = ap.parse_args(argv)
-    config = {k: v_ for k, v_ in vars(args).items() if k not in ("out", "json", "quiet")}
+    if args.model != "cc":
+        return _main_residual(ap, args, argv)
+    if args.max_iter is not None:
+        ap.exit(2, f"{ap.prog}: error: --max-iter applies to the residual models (--model resid_mlp1/2/3) only\n")
+    config = {k: v_ for k, v_ in vars(args).items() if k not in ("out", "json", "quiet", "model", "max_iter")}
     try:
         v.positive_int("--steps", args.steps)
         v.sample_count("--n-samples", args.n_samples, minimum=2)
