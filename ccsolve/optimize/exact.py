@@ -308,6 +308,7 @@ def minimize_exact(
     eval_tol: float = 1e-5,
     progress: bool = False,
     fused: bool = True,
+    tail_redraws: int = 0,
 ) -> ExactMinimizeResult:
     """Minimise the stratified objective F at task.p (ExactObjective) over W_in and W_out, no training data.
 
@@ -328,6 +329,10 @@ def minimize_exact(
     fused    projected runs use the fused evaluation (ccsolve.optimize._fast: moments once per step, the pair
              kernel split into a moment and a gradient pass, the tail by BLAS); False: readout() then
              value_and_grad() as before issue 13 (same values to rounding, ~2x slower)
+    tail_redraws  split each run's maxiter iterations into tail_redraws + 1 L-BFGS segments, each on a
+             freshly drawn tail sample (seeded; the same draws for every init), so the result does not
+             over-fit one fixed sample (p >= 0.03, where the tail carries weight); the last segment's
+             objective is the reported F. 0: one fixed sample throughout. Needs projected=True.
     evaluate the result's L/p by loss_per_feature(method="auto", tol=eval_tol) with a seed independent
              of the tail samples
     Returns ExactMinimizeResult. F is piecewise smooth and not convex: the result is a local minimum.
@@ -343,6 +348,9 @@ def minimize_exact(
     train_steps = v.positive_int("train_steps", train_steps)
     perturb = v.non_negative("perturb", perturb)
     eval_tol = v.positive("eval_tol", eval_tol)
+    tail_redraws = v.positive_int("tail_redraws", tail_redraws, minimum=0)
+    if tail_redraws and not projected:
+        raise ValueError("tail_redraws > 0 needs projected=True")
     for name, flag in (("polish_readout", polish_readout), ("projected", projected), ("evaluate", evaluate),
                        ("progress", progress), ("fused", fused)):
         v.boolean(name, flag)
@@ -356,6 +364,12 @@ def minimize_exact(
     ss = np.random.SeedSequence(seed)
     tail_ss, init_ss, eval_ss = ss.spawn(3)
     obj = ExactObjective(task, tail=tail, n_tail_samples=n_tail_samples, k_max=k_max, seed=tail_ss)
+    segments = [obj]
+    if tail_redraws and obj.ks.size:
+        # fresh tail draws; the last one is the objective every init is finally compared on
+        segments = [obj] + [ExactObjective(task, tail=tail, n_tail_samples=n_tail_samples, k_max=k_max, seed=s)
+                            for s in tail_ss.spawn(tail_redraws)]
+        obj = segments[-1]
     gen = np.random.default_rng(init_ss)
     scale = 6.0 * n
     nd = d * n
@@ -364,20 +378,25 @@ def minimize_exact(
         f, g_in, g_out = obj._value_and_grad(Weights(x[:nd].reshape(d, n), x[nd:].reshape(n, d)))
         return f * scale, np.concatenate([g_in.ravel(), g_out.ravel()]) * scale
 
-    def fun_projected(x):
-        # W_out eliminated: F*(W_in) = min_W_out F; by Danskin its gradient is the partial one at W_out*
-        w_in = x.reshape(d, n)
-        f, g_in, _ = obj._value_and_grad(Weights(w_in, obj.readout(w_in)))
-        return f * scale, g_in.ravel() * scale
-
-    if fused and projected:
-        from ._fast import ProjectedEvaluator
-
-        fast = ProjectedEvaluator(obj)
-
-        def fun_projected(x):  # noqa: F811  (same function, each piece of work done once)
-            f, g_in, _ = fast(x.reshape(d, n))
+    def projected_fun(o):
+        def fun_projected(x):
+            # W_out eliminated: F*(W_in) = min_W_out F; by Danskin its gradient is the partial one at W_out*
+            w_in = x.reshape(d, n)
+            f, g_in, _ = o._value_and_grad(Weights(w_in, o.readout(w_in)))
             return f * scale, g_in.ravel() * scale
+
+        if fused:
+            from ._fast import ProjectedEvaluator
+
+            fast = ProjectedEvaluator(o)
+
+            def fun_projected(x):  # noqa: F811  (same function, each piece of work done once)
+                f, g_in, _ = fast(x.reshape(d, n))
+                return f * scale, g_in.ravel() * scale
+        return fun_projected
+
+    seg_funs = [projected_fun(o) for o in segments] if projected else []
+    seg_iters = [maxiter // len(segments) + (i < maxiter % len(segments)) for i in range(len(segments))]
 
     def polish(w: Weights, f: float):
         if not polish_readout:
@@ -406,8 +425,19 @@ def minimize_exact(
                 if method == "L-BFGS-B":
                     opts.update({"ftol": 1e-13, "maxcor": 20, "maxfun": 2 * maxiter})
                 if projected:
-                    res = minimize(fun_projected, w.W_in.ravel(), jac=True, method=method, options=opts)
-                    w_in_new = res.x.reshape(d, n)
+                    x = w.W_in.ravel()
+                    nit = 0
+                    for fun_projected, it in zip(seg_funs, seg_iters):
+                        if it == 0:
+                            continue
+                        if "maxfun" in opts:
+                            opts.update({"maxiter": it, "maxfun": 2 * it})
+                        else:
+                            opts["maxiter"] = it
+                        res = minimize(fun_projected, x, jac=True, method=method, options=opts)
+                        x, nit = res.x, nit + int(res.nit)
+                    res.nit = nit
+                    w_in_new = x.reshape(d, n)
                     w_new = Weights(w_in_new, obj.readout(w_in_new))
                 else:
                     x0 = np.concatenate([w.W_in.ravel(), w.W_out.ravel()])
