@@ -40,3 +40,28 @@ def test_redraws_same_seed_same_result():
 def test_redraws_validation(kwargs, exc):
     with pytest.raises(exc, match="tail_redraws"):
         minimize_exact(_task(), maxiter=1, evaluate=False, **kwargs)
+
+
+def test_continuation_init_starts_from_the_p001_solution():
+    task, seed = _task(p=0.003), 1
+    res = minimize_exact(task, init="continuation", maxiter=5, n_tail_samples=1000, evaluate=False, seed=seed)
+    stage = minimize_exact(task.with_p(0.01), evaluate=False, seed=seed)  # the documented first stage
+    obj = ExactObjective(task, n_tail_samples=1000, seed=np.random.SeedSequence(seed).spawn(3)[0])
+    assert res.runs[0]["init"] == "continuation"
+    assert res.runs[0]["start_objective"] == pytest.approx(obj.value(stage.weights), rel=1e-12)
+    assert res.objective <= res.runs[0]["start_objective"]
+
+
+def test_auto_defaults_depend_on_p():
+    m = ccsolve.mixing.embedding(12, 120, seed=1)
+    oh = minimize_exact(ccsolve.Task(m, 6, 0.01, one_hot=True), evaluate=False)
+    assert oh.init == "one_hot"
+    # one-hot: minimize_one_hot's basin, so E_1 at least as low as minimize_one_hot's own result
+    assert oh.objective <= ccsolve.constructions.minimize_one_hot(ccsolve.Task(m, 6, 0.01, one_hot=True), seed=0).objective + 1e-12
+    assert oh.objective == pytest.approx(ccsolve.one_hot_loss(oh.weights, m), rel=1e-12)
+    small = minimize_exact(ccsolve.Task(m, 6, 0.003), maxiter=2, evaluate=False)
+    assert small.init == "continuation" and sum(small.tail_counts) >= 1 << 15
+    large = minimize_exact(ccsolve.Task(m, 6, 0.03), maxiter=2, evaluate=False)
+    assert large.init == "snmf" and sum(large.tail_counts) >= 1 << 17
+    mid = minimize_exact(ccsolve.Task(m, 6, 0.01), maxiter=2, evaluate=False)
+    assert mid.init == "snmf" and (1 << 15) <= sum(mid.tail_counts) < 1 << 16

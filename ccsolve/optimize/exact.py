@@ -287,7 +287,7 @@ class ExactMinimizeResult(SolverResult):
                 f"init={self.init!r}, n_iter={self.n_iter}, converged={self.converged}, seconds={self.seconds:.3g})")
 
 
-_INITS = set(INITS)
+_INITS = set(INITS) | {"continuation"}
 
 
 @one_blas_thread
@@ -296,10 +296,10 @@ def minimize_exact(
     init="auto",
     seed=0,
     tail: str = "monte_carlo",
-    n_tail_samples: int = DEFAULT_TAIL_SAMPLES,
+    n_tail_samples: int | None = None,
     k_max: int | None = None,
     method: str = "L-BFGS-B",
-    maxiter: int = 60,
+    maxiter: int | None = None,
     train_steps: int = 10_000,
     perturb: float = 1e-6,
     polish_readout: bool = True,
@@ -312,9 +312,14 @@ def minimize_exact(
 ) -> ExactMinimizeResult:
     """Minimise the stratified objective F at task.p (ExactObjective) over W_in and W_out, no training data.
 
-    init     "auto" (= "snmf"; before issue 13 it was ["one_hot", "snmf"] with maxiter=300), or one of "one_hot" (minimize_one_hot's result), "snmf",
-             "svd", "naive", "train" (ccsolve.train(task, steps=train_steps, seed=seed)), "random"
-             (Kaiming-uniform), a Weights, or a list of these. Every init is run; the lowest F wins.
+    init     "auto" (depends on the task, ccsolve/optimize/_exact_defaults.py: "one_hot" for one-hot tasks,
+             "continuation" for p <= 0.005, "snmf" otherwise; before issue 13 it was ["one_hot", "snmf"]
+             with maxiter=300), or one of "one_hot" (minimize_one_hot's result), "snmf", "svd", "naive",
+             "train" (ccsolve.train(task, steps=train_steps, seed=seed)), "random" (Kaiming-uniform),
+             "continuation" (the default minimize_exact call at p = 0.01, evaluate=False, same seed, tail,
+             method and fused; its weights), a Weights, or a list of these. Every init is run; the lowest F wins.
+    n_tail_samples, maxiter   None: 2^17 tail samples and 100 iterations at p >= 0.02, 2^15 and 60 below
+             (and for one-hot tasks)
     seed     seeds the tail samples, the inits, the perturbation and the evaluation (int)
     tail     "monte_carlo": strata 3..k_max from n_tail_samples fixed samples (common random numbers);
              "ignore": F = w_1 E_1 + w_2 E_2 only (biased low by the strata k >= 3)
@@ -344,7 +349,12 @@ def minimize_exact(
     t0 = time.perf_counter()
     task = check_task(task)
     v.choice("method", method, {"L-BFGS-B", "CG"})
-    maxiter = v.positive_int("maxiter", maxiter, minimum=0)
+    task = check_task(task)
+    from ._exact_defaults import CONTINUATION_P, default_init, default_maxiter, default_tail_samples
+
+    maxiter = v.positive_int("maxiter", default_maxiter(task) if maxiter is None else maxiter, minimum=0)
+    if n_tail_samples is None:
+        n_tail_samples = default_tail_samples(task)
     train_steps = v.positive_int("train_steps", train_steps)
     perturb = v.non_negative("perturb", perturb)
     eval_tol = v.positive("eval_tol", eval_tol)
@@ -360,7 +370,7 @@ def minimize_exact(
         raise ValueError(f"seed must be an int >= 0, got {seed}")
     seed = int(seed)
     n, d = task.n_features, task.n_neurons
-    expanded = expand_inits(init, n, d, _INITS, ["snmf"])
+    expanded = expand_inits(init, n, d, _INITS, default_init(task))
     ss = np.random.SeedSequence(seed)
     tail_ss, init_ss, eval_ss = ss.spawn(3)
     obj = ExactObjective(task, tail=tail, n_tail_samples=n_tail_samples, k_max=k_max, seed=tail_ss)
@@ -410,7 +420,10 @@ def minimize_exact(
     with progress_bar(progress, len(expanded), "minimize_exact") as bar:
         for name, w0 in expanded:
             t_run = time.perf_counter()
-            if w0 is None:
+            if w0 is None and name == "continuation":
+                w0 = minimize_exact(task.with_p(CONTINUATION_P), seed=seed, tail=tail, method=method,
+                                    evaluate=False, fused=fused).weights
+            elif w0 is None:
                 w0 = initial_weights(name, task, seed, gen, train_steps)
             w_in = np.array(w0.W_in)
             s = float(np.max(np.abs(w_in))) if np.any(w_in) else 1.0
