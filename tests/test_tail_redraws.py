@@ -59,9 +59,20 @@ def test_auto_defaults_depend_on_p():
     # one-hot: minimize_one_hot's basin, so E_1 at least as low as minimize_one_hot's own result
     assert oh.objective <= ccsolve.constructions.minimize_one_hot(ccsolve.Task(m, 6, 0.01, one_hot=True), seed=0).objective + 1e-12
     assert oh.objective == pytest.approx(ccsolve.one_hot_loss(oh.weights, m), rel=1e-12)
-    small = minimize_exact(ccsolve.Task(m, 6, 0.003), maxiter=2, evaluate=False)
+    small = minimize_exact(ccsolve.Task(m, 6, 0.004), maxiter=2, evaluate=False)
     assert small.init == "continuation" and sum(small.tail_counts) >= 1 << 15
     large = minimize_exact(ccsolve.Task(m, 6, 0.03), maxiter=2, evaluate=False)
     assert large.init == "snmf" and sum(large.tail_counts) >= 1 << 17
     mid = minimize_exact(ccsolve.Task(m, 6, 0.01), maxiter=2, evaluate=False)
     assert mid.init == "snmf" and (1 << 15) <= sum(mid.tail_counts) < 1 << 16
+
+
+def test_one_hot_continuation_init_and_tiny_p_default():
+    task, seed = _task(p=0.001), 2
+    res = minimize_exact(task, maxiter=5, n_tail_samples=1000, evaluate=False, seed=seed)
+    assert res.init == "one_hot_continuation"
+    # documented first stage: the default call at p = 0.003 from init "one_hot"
+    stage = minimize_exact(task.with_p(0.003), init="one_hot", evaluate=False, seed=seed)
+    obj = ExactObjective(task, n_tail_samples=1000, seed=np.random.SeedSequence(seed).spawn(3)[0])
+    assert res.runs[0]["start_objective"] == pytest.approx(obj.value(stage.weights), rel=1e-12)
+    assert res.objective <= res.runs[0]["start_objective"]

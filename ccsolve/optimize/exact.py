@@ -287,7 +287,7 @@ class ExactMinimizeResult(SolverResult):
                 f"init={self.init!r}, n_iter={self.n_iter}, converged={self.converged}, seconds={self.seconds:.3g})")
 
 
-_INITS = set(INITS) | {"continuation"}
+_INITS = set(INITS) | {"continuation", "one_hot_continuation"}
 
 
 @one_blas_thread
@@ -313,11 +313,12 @@ def minimize_exact(
     """Minimise the stratified objective F at task.p (ExactObjective) over W_in and W_out, no training data.
 
     init     "auto" (depends on the task, ccsolve/optimize/_exact_defaults.py: "one_hot" for one-hot tasks,
-             "continuation" for p <= 0.005, "snmf" otherwise; before issue 13 it was ["one_hot", "snmf"]
+             "one_hot_continuation" for p <= 0.002, "continuation" for p <= 0.005, "snmf" otherwise; before issue 13 it was ["one_hot", "snmf"]
              with maxiter=300), or one of "one_hot" (minimize_one_hot's result), "snmf", "svd", "naive",
              "train" (ccsolve.train(task, steps=train_steps, seed=seed)), "random" (Kaiming-uniform),
              "continuation" (the default minimize_exact call at p = 0.01, evaluate=False, same seed, tail,
-             method and fused; its weights), a Weights, or a list of these. Every init is run; the lowest F wins.
+             method and fused; its weights), "one_hot_continuation" (the default call at p = 0.003 from
+             init "one_hot", evaluate=False; its weights), a Weights, or a list of these. Every init is run; the lowest F wins.
     n_tail_samples, maxiter   None: 2^17 tail samples and 100 iterations at p >= 0.02, 2^15 and 60 below
              (and for one-hot tasks)
     seed     seeds the tail samples, the inits, the perturbation and the evaluation (int)
@@ -350,7 +351,7 @@ def minimize_exact(
     task = check_task(task)
     v.choice("method", method, {"L-BFGS-B", "CG"})
     task = check_task(task)
-    from ._exact_defaults import CONTINUATION_P, default_init, default_maxiter, default_tail_samples
+    from ._exact_defaults import CONTINUATION_P, ONE_HOT_CONTINUATION_P, default_init, default_maxiter, default_tail_samples
 
     maxiter = v.positive_int("maxiter", default_maxiter(task) if maxiter is None else maxiter, minimum=0)
     if n_tail_samples is None:
@@ -423,6 +424,9 @@ def minimize_exact(
             if w0 is None and name == "continuation":
                 w0 = minimize_exact(task.with_p(CONTINUATION_P), seed=seed, tail=tail, method=method,
                                     evaluate=False, fused=fused).weights
+            elif w0 is None and name == "one_hot_continuation":
+                w0 = minimize_exact(task.with_p(ONE_HOT_CONTINUATION_P), init="one_hot", seed=seed, tail=tail,
+                                    method=method, evaluate=False, fused=fused).weights
             elif w0 is None:
                 w0 = initial_weights(name, task, seed, gen, train_steps)
             w_in = np.array(w0.W_in)
