@@ -2,7 +2,8 @@
 
 Measured in the same run, on embedding M (ccsolve.mixing.embedding(100, 1000, seed=0)), 50 neurons:
   train        ccsolve.train(task, steps=10_000, seed=s) (defaults otherwise), seeds 0..--train-seeds-1
-  new          minimize_exact(task) (defaults: init "snmf", maxiter 60, fused evaluation), and with
+  new          minimize_exact(task) (defaults at p = 0.01: init "snmf", maxiter 60, fused evaluation; other p:
+               ccsolve/optimize/_exact_defaults.py), and with
                --maxiters the same call at other maxiter values
   previous     minimize_exact(task, init=["one_hot", "snmf"], maxiter=300, fused=False) (--previous)
 Every L/p: loss_per_feature(method="auto", tol=1e-5) with an independent seed (minimize_exact's own

@@ -71,8 +71,8 @@ def test_one_hot_continuation_init_and_tiny_p_default():
     task, seed = _task(p=0.001), 2
     res = minimize_exact(task, maxiter=5, n_tail_samples=1000, evaluate=False, seed=seed)
     assert res.init == "one_hot_continuation"
-    # documented first stage: the default call at p = 0.003 from init "one_hot"
-    stage = minimize_exact(task.with_p(0.003), init="one_hot", evaluate=False, seed=seed)
+    # documented first stage: the default call at p = 0.005 from init "one_hot"
+    stage = minimize_exact(task.with_p(0.005), init="one_hot", evaluate=False, seed=seed)
     obj = ExactObjective(task, n_tail_samples=1000, seed=np.random.SeedSequence(seed).spawn(3)[0])
     assert res.runs[0]["start_objective"] == pytest.approx(obj.value(stage.weights), rel=1e-12)
     assert res.objective <= res.runs[0]["start_objective"]

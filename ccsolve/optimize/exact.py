@@ -317,7 +317,7 @@ def minimize_exact(
              with maxiter=300), or one of "one_hot" (minimize_one_hot's result), "snmf", "svd", "naive",
              "train" (ccsolve.train(task, steps=train_steps, seed=seed)), "random" (Kaiming-uniform),
              "continuation" (the default minimize_exact call at p = 0.01, evaluate=False, same seed, tail,
-             method and fused; its weights), "one_hot_continuation" (the default call at p = 0.003 from
+             method and fused; its weights), "one_hot_continuation" (the default call at p = 0.005 from
              init "one_hot", evaluate=False; its weights), a Weights, or a list of these. Every init is run; the lowest F wins.
     n_tail_samples, maxiter   None: 2^17 tail samples and 100 iterations at p >= 0.02, 2^15 and 60 below
              (and for one-hot tasks)
