@@ -2,7 +2,8 @@
 
 Measured in the same run, on embedding M (ccsolve.mixing.embedding(100, 1000, seed=0)), 50 neurons:
   train        ccsolve.train(task, steps=10_000, seed=s) (defaults otherwise), seeds 0..--train-seeds-1
-  new          minimize_exact(task) (defaults: init "snmf", maxiter 60, fused evaluation), and with
+  new          minimize_exact(task) (defaults at p = 0.01: init "snmf", maxiter 60, fused evaluation; other p:
+               ccsolve/optimize/_exact_defaults.py), and with
                --maxiters the same call at other maxiter values
   previous     minimize_exact(task, init=["one_hot", "snmf"], maxiter=300, fused=False) (--previous)
 Every L/p: loss_per_feature(method="auto", tol=1e-5) with an independent seed (minimize_exact's own
@@ -11,6 +12,13 @@ warmed up outside the timings; ratios are against the median train time; minimiz
 train's does not include an evaluation (reported separately). `uptime` is printed with every timing.
 
 Run:  python benchmarks/bench_minimize_exact.py [--ps 0.01] [--maxiters 80] [--train-seeds 5] [--previous]
+
+Table mode (the p-dependent defaults, docs/exact_objective.md "Defaults by p"): the default call
+minimize_exact(task) at each p (a p of "one-hot" is the one-hot task), timed, against trained weights read
+from --trained-cache (files trained_embedding_p{p}_seed{s}.npz, ccsolve.Weights.save with metadata; each
+evaluated here with loss_per_feature(method="auto", tol=1e-5)), no training:
+      python benchmarks/bench_minimize_exact.py --table --ps 0.001,0.003,0.01,0.03,one-hot \
+          --trained-cache /work/runs/mechanism
 """
 
 from __future__ import annotations
@@ -31,7 +39,11 @@ def main():
     ap.add_argument("--maxiters", default="60", help="comma-separated maxiter values for the new defaults")
     ap.add_argument("--train-seeds", type=int, default=5)
     ap.add_argument("--previous", action="store_true", help="also time the previous defaults (slow: ~3 min idle)")
+    ap.add_argument("--table", action="store_true", help="default call per p against cached trained weights")
+    ap.add_argument("--trained-cache", default=None, help="directory of trained_embedding_p{p}_seed{s}.npz")
     args = ap.parse_args()
+    if args.table:
+        return table(args)
 
     import ccsolve
     from ccsolve.constructions import minimize_exact
@@ -80,6 +92,44 @@ def main():
     print("\n| p | run | wall s | / train | L/p | stderr | SE below best trained |\n|---|---|---|---|---|---|---|")
     for p, name, dt, ratio, val, se, z in rows:
         print(f"| {p} | {name} | {dt:.2f} | {ratio:.2f} | {val:.6f} | {se:.1e} | {z:.1f} |")
+    print("machine:", uptime())
+
+
+def table(args):
+    import glob
+
+    import ccsolve
+    from ccsolve.constructions import minimize_exact
+    from ccsolve.loss import loss_per_feature
+
+    m = ccsolve.mixing.embedding(100, 1000, seed=0)
+    minimize_exact(ccsolve.Task(m, 50, 0.01), maxiter=2, eval_tol=1e-3)  # JIT warm-up
+    print("machine:", os.cpu_count(), "cores;", uptime())
+    rows = []
+    for ps in args.ps.split(","):
+        task = ccsolve.Task(m, 50, 0.01, one_hot=True) if ps == "one-hot" else ccsolve.Task(m, 50, float(ps))
+        t = time.perf_counter()
+        res = minimize_exact(task)
+        dt = time.perf_counter() - t
+        print(f"p={ps}: default call {dt:.1f} s, init {res.init}, {res.n_iter} it., L/p {res.loss.value:.6f} +- "
+              f"{res.loss.stderr:.1e} (F {res.objective:.6f})  | {uptime()}", flush=True)
+        trained = []
+        if args.trained_cache and ps != "one-hot":
+            for f in sorted(glob.glob(os.path.join(args.trained_cache, f"trained_embedding_p{ps}_seed*.npz"))):
+                meta = ccsolve.Weights.load_metadata(f)
+                est = loss_per_feature(ccsolve.Weights.load(f), task, method="auto", tol=1e-5, seed=1000)
+                trained.append(est)
+                print(f"  trained {os.path.basename(f)} (steps {meta.get('steps')}, non_empty_steps "
+                      f"{meta.get('non_empty_steps')}): L/p {est.value:.6f} +- {est.stderr:.1e}", flush=True)
+        best = min(trained, key=lambda e: e.value) if trained else None
+        z = ((best.value - res.loss.value) / (best.stderr ** 2 + res.loss.stderr ** 2) ** 0.5
+             if best is not None and (best.stderr or res.loss.stderr) else float("nan"))
+        rows.append((ps, res.init, res.n_iter, res.loss.value, res.loss.stderr, dt, len(trained),
+                     best.value if best else float("nan"), z))
+    print("\n| p | init | it. | default L/p | stderr | wall s | best trained (n cached) | SE below best |\n"
+          "|---|---|---|---|---|---|---|---|")
+    for ps, init, it, val, se, dt, nt, bv, z in rows:
+        print(f"| {ps} | {init} | {it} | {val:.6f} | {se:.1e} | {dt:.1f} | {bv:.6f} ({nt}) | {z:.1f} |")
     print("machine:", uptime())
 
 

@@ -290,7 +290,7 @@ class ExactMinimizeResult(SolverResult):
                 f"init={self.init!r}, n_iter={self.n_iter}, converged={self.converged}, seconds={self.seconds:.3g})")
 
 
-_INITS = set(INITS)
+_INITS = set(INITS) | {"continuation", "one_hot_continuation"}
 
 
 @one_blas_thread
@@ -299,10 +299,10 @@ def minimize_exact(
     init="auto",
     seed=0,
     tail: str = "monte_carlo",
-    n_tail_samples: int = DEFAULT_TAIL_SAMPLES,
+    n_tail_samples: int | None = None,
     k_max: int | None = None,
     method: str = "L-BFGS-B",
-    maxiter: int = 60,
+    maxiter: int | None = None,
     train_steps: int = 10_000,
     perturb: float = 1e-6,
     polish_readout: bool = True,
@@ -311,12 +311,19 @@ def minimize_exact(
     eval_tol: float = 1e-5,
     progress: bool = False,
     fused: bool = True,
+    tail_redraws: int = 0,
 ) -> ExactMinimizeResult:
     """Minimise the stratified objective F at task.p (ExactObjective) over W_in and W_out, no training data.
 
-    init     "auto" (= "snmf"; before issue 13 it was ["one_hot", "snmf"] with maxiter=300), or one of "one_hot" (minimize_one_hot's result), "snmf",
-             "svd", "naive", "train" (ccsolve.train(task, steps=train_steps, seed=seed)), "random"
-             (Kaiming-uniform), a Weights, or a list of these. Every init is run; the lowest F wins.
+    init     "auto" (depends on the task, ccsolve/optimize/_exact_defaults.py: "one_hot" for one-hot tasks,
+             "one_hot_continuation" for p <= 0.002, "continuation" for p <= 0.005, "snmf" otherwise; before issue 13 it was ["one_hot", "snmf"]
+             with maxiter=300), or one of "one_hot" (minimize_one_hot's result), "snmf", "svd", "naive",
+             "train" (ccsolve.train(task, steps=train_steps, seed=seed)), "random" (Kaiming-uniform),
+             "continuation" (the default minimize_exact call at p = 0.01, evaluate=False, same seed, tail,
+             method and fused; its weights), "one_hot_continuation" (the default call at p = 0.005 from
+             init "one_hot", evaluate=False; its weights), a Weights, or a list of these. Every init is run; the lowest F wins.
+    n_tail_samples, maxiter   None: 2^17 tail samples and 100 iterations at p >= 0.02, 2^15 and 60 below
+             (and for one-hot tasks)
     seed     seeds the tail samples, the inits, the perturbation and the evaluation (int)
     tail     "monte_carlo": strata 3..k_max from n_tail_samples fixed samples (common random numbers);
              "ignore": F = w_1 E_1 + w_2 E_2 only (biased low by the strata k >= 3)
@@ -331,6 +338,10 @@ def minimize_exact(
     fused    projected runs use the fused evaluation (ccsolve.optimize._fast: moments once per step, the pair
              kernel split into a moment and a gradient pass, the tail by BLAS); False: readout() then
              value_and_grad() as before issue 13 (same values to rounding, ~2x slower)
+    tail_redraws  split each run's maxiter iterations into tail_redraws + 1 L-BFGS segments, each on a
+             freshly drawn tail sample (seeded; the same draws for every init), so the result does not
+             over-fit one fixed sample (p >= 0.03, where the tail carries weight); the last segment's
+             objective is the reported F. 0: one fixed sample throughout. Needs projected=True.
     evaluate the result's L/p by loss_per_feature(method="auto", tol=eval_tol) with a seed independent
              of the tail samples
     Returns ExactMinimizeResult. F is piecewise smooth and not convex: the result is a local minimum.
@@ -342,10 +353,18 @@ def minimize_exact(
     t0 = time.perf_counter()
     task = check_task(task)
     v.choice("method", method, {"L-BFGS-B", "CG"})
-    maxiter = v.positive_int("maxiter", maxiter, minimum=0)
+    task = check_task(task)
+    from ._exact_defaults import CONTINUATION_P, ONE_HOT_CONTINUATION_P, default_init, default_maxiter, default_tail_samples
+
+    maxiter = v.positive_int("maxiter", default_maxiter(task) if maxiter is None else maxiter, minimum=0)
+    if n_tail_samples is None:
+        n_tail_samples = default_tail_samples(task)
     train_steps = v.positive_int("train_steps", train_steps)
     perturb = v.non_negative("perturb", perturb)
     eval_tol = v.positive("eval_tol", eval_tol)
+    tail_redraws = v.positive_int("tail_redraws", tail_redraws, minimum=0)
+    if tail_redraws and not projected:
+        raise ValueError("tail_redraws > 0 needs projected=True")
     for name, flag in (("polish_readout", polish_readout), ("projected", projected), ("evaluate", evaluate),
                        ("progress", progress), ("fused", fused)):
         v.boolean(name, flag)
@@ -355,10 +374,16 @@ def minimize_exact(
         raise ValueError(f"seed must be an int >= 0, got {seed}")
     seed = int(seed)
     n, d = task.n_features, task.n_neurons
-    expanded = expand_inits(init, n, d, _INITS, ["snmf"])
+    expanded = expand_inits(init, n, d, _INITS, default_init(task))
     ss = np.random.SeedSequence(seed)
     tail_ss, init_ss, eval_ss = ss.spawn(3)
     obj = ExactObjective(task, tail=tail, n_tail_samples=n_tail_samples, k_max=k_max, seed=tail_ss)
+    segments = [obj]
+    if tail_redraws and obj.ks.size:
+        # fresh tail draws; the last one is the objective every init is finally compared on
+        segments = [obj] + [ExactObjective(task, tail=tail, n_tail_samples=n_tail_samples, k_max=k_max, seed=s)
+                            for s in tail_ss.spawn(tail_redraws)]
+        obj = segments[-1]
     gen = np.random.default_rng(init_ss)
     scale = 6.0 * n
     nd = d * n
@@ -367,20 +392,25 @@ def minimize_exact(
         f, g_in, g_out = obj._value_and_grad(Weights(x[:nd].reshape(d, n), x[nd:].reshape(n, d)))
         return f * scale, np.concatenate([g_in.ravel(), g_out.ravel()]) * scale
 
-    def fun_projected(x):
-        # W_out eliminated: F*(W_in) = min_W_out F; by Danskin its gradient is the partial one at W_out*
-        w_in = x.reshape(d, n)
-        f, g_in, _ = obj._value_and_grad(Weights(w_in, obj.readout(w_in)))
-        return f * scale, g_in.ravel() * scale
-
-    if fused and projected:
-        from ._fast import ProjectedEvaluator
-
-        fast = ProjectedEvaluator(obj)
-
-        def fun_projected(x):  # noqa: F811  (same function, each piece of work done once)
-            f, g_in, _ = fast(x.reshape(d, n))
+    def projected_fun(o):
+        def fun_projected(x):
+            # W_out eliminated: F*(W_in) = min_W_out F; by Danskin its gradient is the partial one at W_out*
+            w_in = x.reshape(d, n)
+            f, g_in, _ = o._value_and_grad(Weights(w_in, o.readout(w_in)))
             return f * scale, g_in.ravel() * scale
+
+        if fused:
+            from ._fast import ProjectedEvaluator
+
+            fast = ProjectedEvaluator(o)
+
+            def fun_projected(x):  # noqa: F811  (same function, each piece of work done once)
+                f, g_in, _ = fast(x.reshape(d, n))
+                return f * scale, g_in.ravel() * scale
+        return fun_projected
+
+    seg_funs = [projected_fun(o) for o in segments] if projected else []
+    seg_iters = [maxiter // len(segments) + (i < maxiter % len(segments)) for i in range(len(segments))]
 
     def polish(w: Weights, f: float):
         if not polish_readout:
@@ -394,7 +424,13 @@ def minimize_exact(
     with progress_bar(progress, len(expanded), "minimize_exact") as bar:
         for name, w0 in expanded:
             t_run = time.perf_counter()
-            if w0 is None:
+            if w0 is None and name == "continuation":
+                w0 = minimize_exact(task.with_p(CONTINUATION_P), seed=seed, tail=tail, method=method,
+                                    evaluate=False, fused=fused).weights
+            elif w0 is None and name == "one_hot_continuation":
+                w0 = minimize_exact(task.with_p(ONE_HOT_CONTINUATION_P), init="one_hot", seed=seed, tail=tail,
+                                    method=method, evaluate=False, fused=fused).weights
+            elif w0 is None:
                 w0 = initial_weights(name, task, seed, gen, train_steps)
             w_in = np.array(w0.W_in)
             s = float(np.max(np.abs(w_in))) if np.any(w_in) else 1.0
@@ -409,8 +445,19 @@ def minimize_exact(
                 if method == "L-BFGS-B":
                     opts.update({"ftol": 1e-13, "maxcor": 20, "maxfun": 2 * maxiter})
                 if projected:
-                    res = minimize(fun_projected, w.W_in.ravel(), jac=True, method=method, options=opts)
-                    w_in_new = res.x.reshape(d, n)
+                    x = w.W_in.ravel()
+                    nit = 0
+                    for fun_projected, it in zip(seg_funs, seg_iters):
+                        if it == 0:
+                            continue
+                        if "maxfun" in opts:
+                            opts.update({"maxiter": it, "maxfun": 2 * it})
+                        else:
+                            opts["maxiter"] = it
+                        res = minimize(fun_projected, x, jac=True, method=method, options=opts)
+                        x, nit = res.x, nit + int(res.nit)
+                    res.nit = nit
+                    w_in_new = x.reshape(d, n)
                     w_new = Weights(w_in_new, obj.readout(w_in_new))
                 else:
                     x0 = np.concatenate([w.W_in.ravel(), w.W_out.ravel()])
