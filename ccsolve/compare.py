@@ -22,9 +22,11 @@ from . import __version__
 from .core import validation as v
 from .core.results import Result
 from .apps.cli import OneLineErrorParser
+from .bounds import lower_bound
 from .core.io import atomic_write_json
 from .core.progress import progress_bar
-from .evaluation.closed_forms import naive_loss, naive_offset_loss, one_hot_loss, one_hot_lower_bound, optimal_offset
+from .evaluation.closed_forms import (naive_loss, naive_offset_loss, one_hot_loss, one_hot_lower_bound,
+                                      optimal_offset, zero_loss)
 from .evaluation.loss import loss_per_feature
 from .core.mixing import KINDS as MIXING_KINDS
 from .core.mixing import make as mixing_matrix
@@ -54,6 +56,7 @@ class Row(Result):
     seconds: float
     weights: Weights | None = field(default=None, repr=False)
     diagnostics: dict = field(default_factory=dict)
+    gap_at_p: float = float("nan")
 
     def to_dict(self) -> dict:
         return {
@@ -63,6 +66,7 @@ class Row(Result):
             "method": self.method,
             "one_hot_loss": self.one_hot,
             "gap_to_lower_bound": self.gap,
+            "gap_to_bound_at_p": self.gap_at_p,
             "relative_to_naive": self.relative_to_naive if np.isfinite(self.relative_to_naive) else None,
             "seconds_to_build": self.seconds,
             "diagnostics": self.diagnostics,
@@ -76,6 +80,7 @@ class Comparison(Result):
     lower_bound: float
     rows: list
     seconds: float
+    bound_at_p: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {
@@ -83,6 +88,7 @@ class Comparison(Result):
             "config": self.config,
             "task": self.task.config(),
             "one_hot_lower_bound": self.lower_bound,
+            "lower_bound_at_p": self.bound_at_p,
             "rows": [r.to_dict() for r in self.rows],
             "seconds": self.seconds,
             "machine": {"python": platform.python_version(), "platform": platform.platform(),
@@ -93,16 +99,20 @@ class Comparison(Result):
         """Markdown table of the rows."""
         at = "one-hot" if self.task.one_hot else f"p = {self.task.p:g}"
         lines = [
-            f"| solution | L/p at {at} ± SE | one-hot L/p | gap to lower bound | relative to naive | build s |",
-            "|---|---|---|---|---|---|",
+            f"| solution | L/p at {at} ± SE | gap to bound at {at} | one-hot L/p | gap to one-hot bound "
+            "| relative to naive | build s |",
+            "|---|---|---|---|---|---|---|",
         ]
         for r in self.rows:
             se = "exact" if r.stderr == 0 else f"± {r.stderr:.1e}"
             lines.append(
-                f"| {r.name} | {r.value:.5f} {se} | {r.one_hot:.5f} | {r.gap:+.5f} | "
+                f"| {r.name} | {r.value:.5f} {se} | {r.gap_at_p:+.5f} | {r.one_hot:.5f} | {r.gap:+.5f} | "
                 f"{r.relative_to_naive:.3f} | {r.seconds:.2f} |"
             )
-        lines.append(f"| one-hot lower bound | | {self.lower_bound:.5f} | 0 | | |")
+        if self.bound_at_p:
+            lines.append(f"| lower bound at {at} ({self.bound_at_p['name']}) | {self.bound_at_p['value']:.5f} | 0 "
+                         "| | | | |")
+        lines.append(f"| one-hot lower bound | | | {self.lower_bound:.5f} | 0 | | |")
         return "\n".join(lines)
 
 
@@ -116,9 +126,12 @@ def build_task(mixing="embedding", sigma=0.025, sign=1, d_embed=1000, p=0.01, on
 def _builders(task: Task, seed: int, steps: int, train: bool, progress: bool):
     """(name, build) pairs; build() -> (Weights, diagnostics dict, exact L/p or None)."""
     from . import constructions as C
+    from .optimize.exact import minimize_exact
     from .optimize.one_hot import minimize_one_hot
 
     out = [
+        ("zero", lambda: (Weights(np.zeros((task.n_neurons, task.n_features)),
+                                  np.zeros((task.n_features, task.n_neurons))), {}, zero_loss(task))),
         ("naive", lambda: (C.naive(task), {}, naive_loss(task))),
         (
             "naive + offset",
@@ -139,12 +152,23 @@ def _builders(task: Task, seed: int, steps: int, train: bool, progress: bool):
         r = minimize_one_hot(task, seed=seed, max_iter=MOH_MAX_ITER)
         return r.weights, _diag(r, ("objective", "n_iter", "converged")), None
 
+    def exact_objective():
+        # no training data: the stratified objective at the task's p (one-hot tasks: its E_1 alone)
+        r = minimize_exact(task, seed=seed, evaluate=False, progress=False)
+        return r.weights, _diag(r, ("objective", "n_iter", "converged", "init")), None
+
     out += [
         ("SVD (I + M)", lambda: (C.svd(task), {}, None)),
+    ]
+    if not np.allclose(task.mixing, task.mixing.T):
+        # the reference's SVD baseline computes (I + M)^T x: the same model only for symmetric M
+        out.append(("SVD (reference orientation)", lambda: (C.svd(task, reference_orientation=True), {}, None)))
+    out += [
         ("SVD + optimal readout", lambda: (C.svd(task, readout="optimal"), {}, None)),
         ("SNMF (exact)", snmf),
         ("SNMF (reference recipe)", snmf_reference),
         ("minimize_one_hot", moh),
+        ("exact objective, no data", exact_objective),
     ]
     if train:
         def trained():
@@ -183,7 +207,7 @@ def compare(task: Task, *, seed: int = 0, steps: int = 10_000, train: bool = Tru
     t_start = time.perf_counter()
     lb = one_hot_lower_bound(task.mixing, task.n_neurons)
     rows = []
-    naive_value = None
+    naive_value = 0.0
     builders = _builders(task, seed, steps, train, progress)
     bar = progress_bar(progress, len(builders), "solutions")
     for name, build in builders:
@@ -193,16 +217,21 @@ def compare(task: Task, *, seed: int = 0, steps: int = 10_000, train: bool = Tru
         seconds = time.perf_counter() - t0
         value, stderr, method = _evaluate(weights, task, exact, n_samples, seed + 1)
         oh = one_hot_loss(weights, task.mixing)
-        if naive_value is None:
+        if name == "naive":
             naive_value = value
-        # naive exact (loss 0, e.g. clean M with n_neurons >= n_features): no ratio to report
-        rel = value / naive_value if naive_value > 0 else (1.0 if value == 0 else float("nan"))
-        rows.append(Row(name, value, stderr, method, oh, oh - lb, rel, seconds, weights, diag))
+        rows.append(Row(name, value, stderr, method, oh, oh - lb, float("nan"), seconds, weights, diag))
         bar.update(1)
     bar.close()
+    bound = lower_bound(task)
+    for r in rows:
+        r.gap_at_p = r.value - bound.value
+        # naive exact (loss 0, e.g. clean M with n_neurons >= n_features): no ratio to report
+        r.relative_to_naive = (r.value / naive_value if naive_value > 0
+                               else (1.0 if r.value == 0 else float("nan")))
     cfg = dict(config or {})
     cfg.update({"seed": seed, "steps": steps, "train": train, "n_samples": n_samples})
-    return Comparison(task, cfg, lb, rows, time.perf_counter() - t_start)
+    return Comparison(task, cfg, lb, rows, time.perf_counter() - t_start,
+                      {"name": bound.name, "value": bound.value})
 
 
 def write_outputs(result: Comparison, out: str, progress: bool = True, n_curve: int = 25,
