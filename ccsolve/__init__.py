@@ -89,10 +89,14 @@ class _AliasFinder(_abc.MetaPathFinder, _abc.Loader):
         return None
 
     def create_module(self, spec):
-        return _importlib.import_module(_ALIASES[spec.name.partition(".")[2]])
+        module = _importlib.import_module(_ALIASES[spec.name.partition(".")[2]])
+        # the import system overwrites __spec__ with the alias's; keep the real one for exec_module
+        self._real_spec = module.__spec__
+        return module
 
     def exec_module(self, module):
-        pass
+        # the module stays what it is at its real path (relative imports, pickling, reload)
+        module.__spec__ = self._real_spec
 
 
 if not any(isinstance(f, _AliasFinder) for f in _sys.meta_path):

@@ -365,7 +365,7 @@ def test_compare_out_status_incomplete_then_complete(tmp_path, monkeypatch):
                          "--n-neurons", "6", "--no-train", "--one-hot"]) == 0
     doc = json.loads((out / "results.json").read_text())
     assert doc["status"] == "complete"
-    naive = doc["rows"][0]
+    naive = next(r for r in doc["rows"] if r["name"] == "naive")
     assert naive["name"] == "naive" and naive["loss_per_feature"] == 0.0 and naive["relative_to_naive"] == 1.0
 
 

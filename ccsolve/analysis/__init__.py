@@ -8,3 +8,5 @@ from .structure import *  # noqa: F401,F403
 from .structure import __all__ as _structure_all
 
 __all__ = list(_structure_all)
+
+from . import mechanism  # noqa: E402  (mechanism.py: sparsity, signs, product fit, interference)
