@@ -195,3 +195,18 @@ def test_diagnostic_plots_validate_input(func, task, weights):
         func(weights, task.mixing)
     with pytest.raises(ValueError, match="n_features"):
         func(cc.Weights(np.ones((D, N + 1)), np.ones((N + 1, D))), task)
+
+
+def test_loss_curve_plot_draws_the_bound_at_every_p_below_each_curve():
+    from ccsolve import bounds
+
+    task = cc.Task(cc.mixing.random(20, 0.03, seed=0), 10, 0.05)
+    ps = np.array([0.01, 0.1, 1.0])
+    vals = np.array([float(cc.naive_loss(task.with_p(float(p)))) for p in ps])
+    fig = plots.plot_loss_curves({"naive": (ps, vals, None)}, task)
+    line = next(ln for ln in fig.axes[0].get_lines() if "certified" in str(ln.get_label()))
+    xs, ys = line.get_data()
+    assert xs[0] == pytest.approx(0.01) and xs[-1] == pytest.approx(1.0)
+    for x, y in zip(xs, ys):
+        assert y == pytest.approx(bounds.subspace_bound(task.with_p(float(x))).value, rel=1e-12)
+        assert y <= float(cc.naive_loss(task.with_p(float(x)))) + 1e-12  # a bound is below naive everywhere

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 
 from ..core import validation as v
 from .. import analysis
+from ..bounds import lower_bound as lower_bound_at
 from ..core.io import atomic_write_bytes
 from ..evaluation.closed_forms import naive_loss, one_hot_lower_bound
 from ..core.task import Task, check_task
@@ -104,7 +105,7 @@ def _line_value(name: str, value, default) -> float | None:
 
 
 def plot_loss_curves(curves: dict, task: Task, *, naive=None, lower_bound=None, path=None, title=None,
-                     logy: bool = False, z: float = 2.0, dpi: float = DPI) -> Figure:
+                     logy: bool = False, z: float = 2.0, dpi: float = DPI, bound_curve: bool = True) -> Figure:
     """L/p against the evaluation p (log x-axis), one line per solution, shaded ± z standard errors.
 
     curves       {name: (ps, values, stderrs)}; stderrs may be None (exact curves)
@@ -113,6 +114,8 @@ def plot_loss_curves(curves: dict, task: Task, *, naive=None, lower_bound=None, 
                  clean labels), a number, or False to omit
     lower_bound  one-hot (p -> 0) Eckart-Young bound: None = one_hot_lower_bound(task), a number, or
                  False to omit
+    bound_curve  also draw ccsolve.bounds.lower_bound at every p of the curves (certified at each p;
+                 Bernoulli tasks only)
     """
     task = check_task(task)
     if not isinstance(curves, dict) or not curves:
@@ -129,6 +132,13 @@ def plot_loss_curves(curves: dict, task: Task, *, naive=None, lower_bound=None, 
         ax.plot(ps, vals, color=color, label=str(name), marker="." if ps.size < 40 else None)
         if ses is not None and z > 0 and np.any(ses > 0):
             ax.fill_between(ps, vals - z * ses, vals + z * ses, color=color, alpha=0.2, lw=0)
+    if v.boolean("bound_curve", bound_curve) and not task.one_hot:
+        all_ps = np.unique(np.concatenate([_curve(str(n), c)[0] for n, c in curves.items()]))
+        all_ps = all_ps[(all_ps > 0) & (all_ps <= 1)]
+        if all_ps.size:
+            grid = np.geomspace(all_ps[0], all_ps[-1], 40) if all_ps.size > 1 else all_ps
+            ax.plot(grid, [lower_bound_at(task.with_p(float(p))).value for p in grid], color="0.2", ls="-.",
+                    lw=1, label="certified lower bound at p (ccsolve.bounds)")
     if naive is not None:
         ax.axhline(naive, color="k", ls="--", lw=1, label=f"naive (closed form) = {naive:.4f}")
     if lower_bound is not None:
