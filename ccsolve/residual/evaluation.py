@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..core import validation as v
 from ..core.blas import one_blas_thread, single_threaded_blas
-from ..core.results import Result
+from ..evaluation.estimate import LossEstimate
 from . import _model
 from .task import ResidualTask, check_task
 from .weights import ResidualWeights, check_weights
@@ -28,31 +27,9 @@ __all__ = ["ResidualLossEstimate", "loss_per_feature", "one_hot_feature_errors",
 CHUNK = 1 << 14  # Monte Carlo samples per chunk: the unit of seeding
 
 
-@dataclass(frozen=True, repr=False)
-class ResidualLossEstimate(Result):
-    """An estimate of L/p (see ccsolve.residual.task for the normalisation).
-
-    value, stderr  the estimate and its standard error (0 for "exact")
-    n_samples      samples drawn, empty ones included (0 for "exact")
-    method         "exact", "monte_carlo" or "stratified"
-    p              feature probability (None for exactly-k inputs)
-    seconds        wall time
-    details        method-specific diagnostics
-    """
-
-    value: float
-    stderr: float
-    n_samples: int
-    method: str
-    p: float | None
-    seconds: float = 0.0
-    details: dict = field(default_factory=dict)
-
-    def __float__(self):
-        return float(self.value)
-
-    def interval(self, z: float = 1.96) -> tuple[float, float]:
-        return self.value - z * self.stderr, self.value + z * self.stderr
+# the one-layer model's estimate type serves every depth (same fields: value, stderr, n_samples, method, p,
+# seconds, details); the name is kept for this package's callers
+ResidualLossEstimate = LossEstimate
 
 
 @one_blas_thread
