@@ -9,4 +9,4 @@ from .structure import __all__ as _structure_all
 
 __all__ = list(_structure_all)
 
-from . import mechanism  # noqa: E402  (mechanism.py: sparsity, signs, product fit, interference)
+from . import mechanism  # noqa: E402,F401  (mechanism.py: sparsity, signs, product fit, interference)
