@@ -21,6 +21,7 @@ import numpy as np
 from numba import njit
 
 from .rng import below, uniform, uniform_pm1
+from .train import adamw  # noqa: F401  (one AdamW kernel for both trainers, used as K.adamw)
 
 
 @njit(cache=True)
@@ -73,23 +74,3 @@ def draw_rows(n, cdf, seed, n_samples, gram, lpos, lneg, x, base, mark):
                 br[i] += lneg[i] * t  # - lneg |t|
         m += 1
     return m
-
-
-@njit(cache=True)
-def adamw(param, grad, m, v, lr, wd, beta1, beta2, eps, step):
-    """torch.optim.AdamW (amsgrad=False) on a C-contiguous array in place; `step` counts from 1."""
-    bc1 = 1.0 - beta1 ** step
-    bc2_sqrt = np.sqrt(1.0 - beta2 ** step)
-    p = param.ravel()
-    g = grad.ravel()
-    mm = m.ravel()
-    vv = v.ravel()
-    step_size = lr / bc1
-    decay = 1.0 - lr * wd
-    for i in range(p.shape[0]):
-        gi = g[i]
-        mi = mm[i] + (gi - mm[i]) * (1.0 - beta1)  # torch: exp_avg.lerp_(grad, 1 - beta1)
-        vi = vv[i] * beta2 + (1.0 - beta2) * gi * gi
-        mm[i] = mi
-        vv[i] = vi
-        p[i] = p[i] * decay - step_size * (mi / (np.sqrt(vi) / bc2_sqrt + eps))
