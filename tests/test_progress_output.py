@@ -82,10 +82,12 @@ def test_compile_stage_when_the_cache_lacks_kernels(capsys, monkeypatch):
     assert "ETA" not in err and "<" not in err.split("solutions")[0], "the compile stage shows no ETA"
 
 
-def test_background_wait_returns_when_the_process_ends():
-    bg = warmup.Background(["sparse_block"], _FakeProcess(polls=2))
-    bg.wait(["sparse_block"], progress=False)  # is_cached may be False: returns once the process ends
-    assert not bg.running()
+def test_background_wait_returns_when_the_process_ends(monkeypatch):
+    monkeypatch.setattr(warmup, "is_cached", lambda name: False)  # a failed compile: never cached
+    proc = _FakeProcess(polls=2)
+    bg = warmup.Background(["sparse_block"], proc)
+    bg.wait(["sparse_block"], progress=False)  # returns once the process has ended
+    assert proc.polls < 0 and not bg.running()
     bg.close()
 
 
