@@ -11,6 +11,13 @@ so compare the two runs of one invocation, not numbers of different invocations.
 
 Run:  python benchmarks/bench_coldstart.py [--repeats 3] [--warm-runs 1] [--args "--steps 10000"]
       python benchmarks/bench_coldstart.py --command "-m pytest -q tests/test_x.py"   (any python args)
+      python benchmarks/bench_coldstart.py --fresh-venv      (also README's first command, as a newcomer)
+
+--fresh-venv additionally clones this repository's HEAD into a temporary directory, makes a fresh
+virtual environment there and times README's first command in it, `pip install -e . && python -m
+ccsolve.compare` (pip uses its cache as usual; the Numba cache is the fresh clone's __pycache__), and
+prints install, table and total wall time.
+For timings to report on a shared machine: `flock /tmp/timing.lock python benchmarks/bench_coldstart.py`.
 """
 
 from __future__ import annotations
@@ -56,6 +63,39 @@ def _n_cache_files(d: str) -> int:
     return sum(1 for _, _, files in os.walk(d) for f in files if f.endswith(".nbc"))
 
 
+def _fresh_venv() -> None:
+    """README's first command in a fresh clone and virtual environment (see the module doc)."""
+    import shutil
+
+    with tempfile.TemporaryDirectory(prefix="ccsolve_fresh_") as tmp:
+        repo = os.path.join(tmp, "ccsolve")
+        subprocess.run(["git", "clone", "-q", ROOT, repo], check=True)
+        env = {k: val for k, val in os.environ.items()
+               if k not in ("PYTHONPATH", "NUMBA_CACHE_DIR", "VIRTUAL_ENV")}
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "venv", os.path.join(repo, ".venv")], check=True, env=env)
+        py = os.path.join(repo, ".venv", "bin", "python")
+        env["PATH"] = os.path.join(repo, ".venv", "bin") + os.pathsep + env.get("PATH", "")
+        env["VIRTUAL_ENV"] = os.path.join(repo, ".venv")
+        r = subprocess.run([py, "-m", "pip", "install", "-q", "-e", "."], cwd=repo, env=env,
+                           capture_output=True, text=True, check=False)
+        t_install = time.perf_counter() - t0
+        if r.returncode != 0:
+            raise SystemExit(f"pip install -e . failed:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
+        t1 = time.perf_counter()
+        r = subprocess.run([py, "-m", "ccsolve.compare"], cwd=repo, env=env, capture_output=True, text=True,
+                           check=False)
+        t_run = time.perf_counter() - t1
+        if r.returncode != 0:
+            raise SystemExit(f"python -m ccsolve.compare failed:\n{r.stderr[-3000:]}")
+        tab = _table_seconds(r.stdout)
+        print("fresh clone + venv: pip install -e . && python -m ccsolve.compare (README's first command)")
+        print(f"  venv + pip install -e .              {t_install:7.1f} s wall")
+        print(f"  python -m ccsolve.compare (cold)     {t_run:7.1f} s wall" + (f", table {tab:.1f} s" if tab else ""))
+        print(f"  in all                               {t_install + t_run:7.1f} s wall")
+        shutil.rmtree(repo, ignore_errors=True)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3, help="repeats of the import / --help timings (best kept)")
@@ -63,6 +103,8 @@ def main(argv=None) -> int:
     ap.add_argument("--args", default="", help="extra arguments of python -m ccsolve.compare --quiet")
     ap.add_argument("--command", default=None,
                     help="time these python arguments instead of the compare command (e.g. '-m pytest -q')")
+    ap.add_argument("--fresh-venv", action="store_true",
+                    help="also time README's first command in a fresh clone + virtual environment")
     a = ap.parse_args(argv)
 
     print(f"bench_coldstart {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC | "
@@ -93,6 +135,8 @@ def main(argv=None) -> int:
           + f"; {n_files_after - n_files} more cache files")
     print(f"cold / warm                            {t_cold / t_warm:7.2f}x wall"
           + (f", {tab_cold / tab_warm:.2f}x table" if tab_cold and tab_warm else ""))
+    if a.fresh_venv:
+        _fresh_venv()
     print("load after:", os.getloadavg())
     return 0
 

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["KERNELS", "COMMANDS", "kernels_for", "is_cached", "warm", "WarmupReport", "Background",
-           "compile_in_background"]
+__all__ = ["COMMANDS", "KERNELS", "Background", "WarmupReport", "compile_in_background", "is_cached",
+           "kernels_for", "warm"]
 
 # tiny sizes: only the types matter (n features, d neurons, c chunks)
 _N, _D, _C = 4, 3, 2
