@@ -21,6 +21,8 @@ import cmath
 import numpy as np
 from numba import njit, prange
 
+from .parallel import PRANGE_ONLY
+
 
 @njit(cache=True, inline="always")
 def _shc(z):
@@ -49,7 +51,7 @@ def _g2(z):
     return (cmath.exp(z) * (z - 1.0) + 1.0) / (2.0 * z * z)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=PRANGE_ONLY)
 def one_dim(w_in, p, c, t_per, k_max):
     """Per neuron a, with s_m = c_a + i m h_a, h_a = 2 pi / T_a, m = 0..k_max[a] (halved weight at m = 0):
 
@@ -122,7 +124,7 @@ def one_dim(w_in, p, c, t_per, k_max):
     return out_relu, out_sq, out_x, out_rx, tail
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=PRANGE_ONLY)
 def two_dim(w_in, p, c, t_per, k_max, pairs_a, pairs_b):
     """For each pair (a, b): (1/(T_a T_b)) sum over the lattice s = (c_a + i m1 h_a, c_b + i m2 h_b),
     |m1| <= K_a, |m2| <= K_b, of H(s) / (s1^2 s2^2), H = E_high[e^{s1 U + s2 V}] (conjugate half summed

@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .parallel import PRANGE_ONLY
+
 try:  # the inlined per-sample routine, when montecarlo.py provides it (a called one costs ~100 ns)
     from .montecarlo import sample_error as _sample_error
 except ImportError:  # pragma: no cover - older montecarlo.py
@@ -47,7 +49,7 @@ def _pair_errors(idx, val, k, w_in_t, w_out, gram, mt_wout, m_t, mtm, c_pos, c_n
     return g2
 
 
-@njit(cache=True, parallel=True, fastmath=_FAST)
+@njit(cache=True, parallel=PRANGE_ONLY, fastmath=_FAST)
 def strata_chunks(w_in_t, w_out, gram, mt_wout, m_t, mtm, c_pos, c_neg, chunk_k, chunk_sizes, seeds, pair_max_k):
     """Per chunk the sums (f, g1, g2, f^2, g1^2, g2^2, f g1, f g2, g1 g2) over chunk_sizes[c] samples
     with chunk_k[c] active features; shape (n_chunks, 9)."""
