@@ -11,7 +11,9 @@ edges), by `dispatcher.compile(signature)`: nothing is run.
     warmup.warm(warmup.kernels_for("compare", train=True), progress=True)
 
 or from a shell: `python -m ccsolve.warmup compare` (`--list` shows the kernels and whether each is
-cached). Imports only ccsolve._kernels (and NumPy, Numba, tqdm for the bar).
+cached). `python -m ccsolve.compare` does this itself on a cold cache, with the kernels of its last rows
+compiled meanwhile by a second process (`compile_in_background`, `Background.wait`). Imports only
+ccsolve._kernels (and NumPy, Numba, tqdm for the bar).
 
 If a kernel's arguments change and its spec here is not updated, `warm` reports that kernel as failed
 (it is then compiled at its first real call, as without warm-up): it never raises for it.
