@@ -163,3 +163,118 @@ def two_dim(w_in, p, c, t_per, k_max, pairs_a, pairs_b):
         out[t, 0] = acc0 * sc
         out[t, 1] = acc1 * sc
     return out
+
+
+@njit(cache=True, parallel=True)
+def trig_tables(w_in, t_per, k_tab):
+    """cos / sin(m h_a w_ai) for m = -k_tab..k_tab, h_a = 2 pi / T_a: (d, n, 2 k_tab + 1) each (the cached
+    1-D pieces of every 2-D factor: e^{i(m1 h_a w_ai + m2 h_b w_bi)} is a product of two table entries)."""
+    d, n = w_in.shape
+    tc = np.empty((d, n, 2 * k_tab + 1))
+    ts = np.empty((d, n, 2 * k_tab + 1))
+    for a in prange(d):
+        h = 2.0 * np.pi / t_per[a]
+        for i in range(n):
+            th = h * w_in[a, i]
+            for m in range(-k_tab, k_tab + 1):
+                tc[a, i, m + k_tab] = np.cos(m * th)
+                ts[a, i, m + k_tab] = np.sin(m * th)
+    return tc, ts
+
+
+@njit(cache=True, parallel=True, fastmath={"contract", "arcp", "nsz"})
+def two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts):
+    """Same sums as two_dim, same lattice and boxes, evaluated without a complex exp per factor:
+    with z_i = alpha_i + i beta_i (alpha_i = c_a w_ai + c_b w_bi, beta_i = m1 h_a w_ai + m2 h_b w_bi),
+    sinh z_i = sinh(alpha_i) cos(beta_i) + i cosh(alpha_i) sin(beta_i), cos/sin(beta_i) from the cached
+    per-neuron tables (trig_tables), sinh/cosh(alpha_i) once per pair; the product over i runs as a
+    vector over the m2 row (no dependency chain). float64 throughout."""
+    d, n = w_in.shape
+    k_tab = (tc.shape[2] - 1) // 2
+    n_pairs = pairs_a.shape[0]
+    out = np.zeros((n_pairs, 2))
+    q = 1.0 - p
+    q0 = q**n
+    q1 = p * q ** (n - 1)
+    for t in prange(n_pairs):
+        a = pairs_a[t]
+        b = pairs_b[t]
+        ha = 2.0 * np.pi / t_per[a]
+        hb = 2.0 * np.pi / t_per[b]
+        ka = k_max[a]
+        kb = k_max[b]
+        ln = 2 * kb + 1
+        off = k_tab - kb
+        al = np.empty(n)
+        sha = np.empty(n)
+        cha = np.empty(n)
+        for i in range(n):
+            al[i] = c[a] * w_in[a, i] + c[b] * w_in[b, i]
+            sha[i] = np.sinh(al[i])
+            cha[i] = np.cosh(al[i])
+        mm2 = np.empty(ln)
+        for j in range(ln):
+            mm2[j] = j - kb
+        pre = np.empty(ln)
+        pim = np.empty(ln)
+        ere = np.empty(ln)
+        eim = np.empty(ln)
+        acc0 = 0.0
+        acc1 = 0.0
+        for m1 in range(ka + 1):
+            for j in range(ln):
+                pre[j] = 1.0
+                pim[j] = 0.0
+                ere[j] = 0.0
+                eim[j] = 0.0
+            for i in range(n):
+                ca1 = tc[a, i, k_tab + m1]
+                sa1 = ts[a, i, k_tab + m1]
+                b1 = m1 * ha * w_in[a, i]
+                tb = hb * w_in[b, i]
+                ali = al[i]
+                shi = sha[i]
+                chi = cha[i]
+                tcb = tc[b, i, off:off + ln]
+                tsb = ts[b, i, off:off + ln]
+                for j in range(ln):
+                    cb = tcb[j]
+                    sb = tsb[j]
+                    cosb = ca1 * cb - sa1 * sb
+                    sinb = sa1 * cb + ca1 * sb
+                    beta = b1 + mm2[j] * tb
+                    aa = shi * cosb
+                    bb = chi * sinb
+                    r2 = ali * ali + beta * beta
+                    if r2 > 1e-200:
+                        inv = 1.0 / r2
+                        fr = (aa * ali + bb * beta) * inv
+                        fi = (bb * ali - aa * beta) * inv
+                    else:
+                        fr = 1.0
+                        fi = 0.0
+                    ere[j] += fr
+                    eim[j] += fi
+                    gr = q + p * fr
+                    gi = p * fi
+                    xr = pre[j]
+                    xi = pim[j]
+                    pre[j] = xr * gr - xi * gi
+                    pim[j] = xr * gi + xi * gr
+            lo = kb if m1 == 0 else 0
+            for j in range(lo, ln):
+                m2 = j - kb
+                hr_ = pre[j] - q0 - q1 * ere[j]
+                hi_ = pim[j] - q1 * eim[j]
+                s1 = complex(c[a], m1 * ha)
+                s2 = complex(c[b], m2 * hb)
+                g = 1.0 / (s1 * s1 * s2 * s2)
+                wgt = 0.5 if (m1 == 0 and m2 == 0) else 1.0
+                v = wgt * (g.real * hr_ - g.imag * hi_)
+                acc0 += v
+                if 4 * m1 <= 3 * ka and 4 * abs(m2) <= 3 * kb:
+                    acc1 += v
+        sc = 2.0 / (t_per[a] * t_per[b])
+        out[t, 0] = acc0 * sc
+        out[t, 1] = acc1 * sc
+    return out
