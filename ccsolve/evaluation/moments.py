@@ -28,7 +28,9 @@ from ..core.weights import Weights, check_weights
 __all__ = ["Moments", "MomentsLoss", "second_moments", "moments_loss"]
 
 KAPPA = 2.0  # damping c = KAPPA / T (the alias weights are e^{-KAPPA k}); 1 and 4 agree to 1e-9 (tests)
-T_MARGIN = 1.02  # period T = T_MARGIN * |w_a|_1 (must exceed the support half-width |w_a|_1)
+T_MARGIN = 1.02  # period T <= T_MARGIN * |w_a|_1 (above the support half-width |w_a|_1: no alias error)
+TAIL_PERIOD = True  # shorter period where a Chernoff bound puts the alias error below tol / 10 (_tail_period)
+K1_START = 32  # first 1-D truncation (doubled until the halving change is below tol / 10)
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,35 @@ class MomentsLoss:
         return f"MomentsLoss(value={self.value:.10g}, error={self.error:.2g}, seconds={self.seconds:.3g})"
 
 
+def _tail_period(w: np.ndarray, p: float, delta: float) -> np.ndarray:
+    """Per row, the smallest period T (on a grid) whose alias error bound is <= delta.
+
+    With T below the support half-width |w|_1 the periodisation picks up mass of |U| > T: the k = -1 alias
+    e^{KAPPA} E[g(U - T)] (and the mirrored k = 1 one) no longer vanishes / is no longer polynomial. By
+    Chernoff, E[(U - T)_+^j] <= j! M(lam) e^{-lam T} / lam^j (M the moment generating function of U, real
+    lam > 0; the measure with the low strata removed is below the full one), so every such term, including
+    the 2-D ones (the other factor is at most |w_b|_1 + 2 T_b), is below
+    bound(T) = 2 e^{KAPPA} min_lam M(+-lam) e^{-lam T} (2 / lam^2 + 2 (L + 2 T) / lam), L = max |w|_1.
+    """
+    l1 = np.abs(w).sum(axis=1)
+    l2 = np.sqrt((w * w).sum(axis=1))
+    big = 3.0 * l1.max()
+    lam = np.geomspace(0.05, 500.0, 120)[None, :] / l2[:, None]  # (d, L)
+    out = np.empty(w.shape[0])
+    for a in range(w.shape[0]):
+        z = lam[a][:, None] * w[a][None, :]  # (L, n)
+        with np.errstate(over="ignore"):
+            shz = np.where(np.abs(z) < 1e-8, 1.0, np.sinh(z) / np.where(z == 0, 1.0, z))
+        logm = np.log((1 - p) + p * shz).sum(axis=1)  # sinh(z)/z is even: M(lam) = M(-lam)
+        tt = np.linspace(0.1, 1.02, 93) * l1[a]
+        lg = (logm[None, :] - lam[a][None, :] * tt[:, None]
+              + np.log(2 / lam[a][None, :] ** 2 + 2 * (big + 2 * tt[:, None]) / lam[a][None, :]))
+        bound = 2 * np.exp(KAPPA) * np.exp(np.min(lg, axis=1))
+        ok = np.nonzero(bound <= delta)[0]
+        out[a] = tt[ok[0]] if ok.size else np.inf
+    return out
+
+
 def _geo(c: np.ndarray, t: np.ndarray):
     r = np.exp(-c * t)
     return r / (1 - r), r / (1 - r) ** 2, r * (1 + r) / (1 - r) ** 3
@@ -111,15 +142,18 @@ def second_moments(w_in, p: float, tol: float = 1e-10, k1_max: int = 4096, k2_ma
     wl = np.ascontiguousarray(w[live])
     dl = wl.shape[0]
     t_per = T_MARGIN * l1[live]
+    if TAIL_PERIOD:
+        t_per = np.minimum(t_per, _tail_period(wl, p, tol / 10))
     c = KAPPA / t_per
     q1 = p * (1 - p) ** (n - 1)
     mass_h = 1.0 - (1 - p) ** n - n * q1
     a0, a1, a2 = _geo(c, t_per)
     # 1-D sums: double the truncation until the halving change is below tol / 10 (or k1_max)
-    kk = 64
+    kk = K1_START
     while True:
         kvec = np.full(dl, kk, dtype=np.int64)
-        s_relu, s_sq, s_x, s_rx, tail = k.one_dim(wl, p, c, t_per, kvec)
+        tc, ts = k.trig_tables(wl, t_per, kk)
+        s_relu, s_sq, s_x, s_rx, tail = k.one_dim_fast(wl, p, c, t_per, kvec, tc, ts)
         e1 = max(np.abs(s_relu[:, 0] - s_relu[:, 1]).max(initial=0), np.abs(s_sq[:, 0] - s_sq[:, 1]).max(initial=0),
                  np.abs(s_x[..., 0] - s_x[..., 1]).max(initial=0), np.abs(s_rx[..., 0] - s_rx[..., 1]).max(initial=0))
         if e1 <= tol / 10 or kk >= k1_max:
@@ -138,14 +172,14 @@ def second_moments(w_in, p: float, tol: float = 1e-10, k1_max: int = 4096, k2_ma
     # 2-D sums for the off-diagonal pairs; box from where the 1-D marginal terms fall below eta
     scale = t_per.max() ** 2
     eta = tol / (10 * scale)
-    k2 = np.minimum(_choose_k(tail, eta, 8), k2_max)
+    k2 = np.minimum(np.minimum(_choose_k(tail, eta, 8), k2_max), kk)
     ia, ib = np.triu_indices(dl, 1)
     nodes_2d = int(np.sum((k2[ia] + 1) * (2 * k2[ib] + 1))) * n
     if max_factor_evals is not None and nodes_2d > max_factor_evals:
         raise ValueError(
             f"the 2-D sums need {nodes_2d:.3g} factor evaluations > max_factor_evals={max_factor_evals:.3g} "
             f"(p = {p}: the strata with few active features decay slowly; use the stratified estimator)")
-    s2 = k.two_dim(wl, p, c, t_per, k2, ia.astype(np.int64), ib.astype(np.int64))
+    s2 = k.two_dim_fast(wl, p, c, t_per, k2, ia.astype(np.int64), ib.astype(np.int64), tc, ts)
     u_rv = hx @ wl.T  # u_rv[b, a] = sum_j w_aj E[x_j h_b] = E[U_a ReLU(U_b)]
     u_rv_err = hx_err @ np.abs(wl).T
     low_cross = q1 * (wl @ wl.T) / 6
