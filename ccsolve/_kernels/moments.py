@@ -193,12 +193,13 @@ def trig_tables(w_in, t_per, k_tab):
 
 
 @njit(cache=True, parallel=True, fastmath={"contract", "arcp", "nsz"})
-def two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts):
+def two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin):
     """Same sums as two_dim, same lattice and boxes, evaluated without a complex exp per factor:
     with z_i = alpha_i + i beta_i (alpha_i = c_a w_ai + c_b w_bi, beta_i = m1 h_a w_ai + m2 h_b w_bi),
     sinh z_i = sinh(alpha_i) cos(beta_i) + i cosh(alpha_i) sin(beta_i), cos/sin(beta_i) from the cached
     per-neuron tables (trig_tables), sinh/cosh(alpha_i) once per pair; the product over i runs as a
-    vector over the m2 row (no dependency chain). float64 throughout."""
+    vector over the m2 row (no dependency chain). float64 throughout. kmin = 3 also removes the stratum
+    k = 2 (as one_dim_fast)."""
     d, n = w_in.shape
     k_tab = (tc.shape[2] - 1) // 2
     n_pairs = pairs_a.shape[0]
@@ -206,6 +207,7 @@ def two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts):
     q = 1.0 - p
     q0 = q**n
     q1 = p * q ** (n - 1)
+    q2 = p * p * q ** (n - 2) if kmin >= 3 else 0.0
     for t in prange(n_pairs):
         a = pairs_a[t]
         b = pairs_b[t]
@@ -229,6 +231,8 @@ def two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts):
         pim = np.empty(ln)
         ere = np.empty(ln)
         eim = np.empty(ln)
+        sre = np.empty(ln)
+        sim = np.empty(ln)
         acc0 = 0.0
         acc1 = 0.0
         for m1 in range(ka + 1):
@@ -237,6 +241,8 @@ def two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts):
                 pim[j] = 0.0
                 ere[j] = 0.0
                 eim[j] = 0.0
+                sre[j] = 0.0
+                sim[j] = 0.0
             for i in range(n):
                 ca1 = tc[a, i, k_tab + m1]
                 sa1 = ts[a, i, k_tab + m1]
@@ -265,6 +271,9 @@ def two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts):
                         fi = 0.0
                     ere[j] += fr
                     eim[j] += fi
+                    if kmin >= 3:
+                        sre[j] += fr * fr - fi * fi
+                        sim[j] += 2.0 * fr * fi
                     gr = q + p * fr
                     gi = p * fi
                     xr = pre[j]
@@ -276,6 +285,9 @@ def two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts):
                 m2 = j - kb
                 hr_ = pre[j] - q0 - q1 * ere[j]
                 hi_ = pim[j] - q1 * eim[j]
+                if kmin >= 3:  # e_2 = (e_1^2 - sum phi^2) / 2
+                    hr_ -= 0.5 * q2 * (ere[j] * ere[j] - eim[j] * eim[j] - sre[j])
+                    hi_ -= 0.5 * q2 * (2.0 * ere[j] * eim[j] - sim[j])
                 s1 = complex(c[a], m1 * ha)
                 s2 = complex(c[b], m2 * hb)
                 g = 1.0 / (s1 * s1 * s2 * s2)
@@ -310,9 +322,13 @@ def _g12_parts(zr, zi, shr, shi, chr_, chi):
 
 
 @njit(cache=True, parallel=True)
-def one_dim_fast(w_in, p, c, t_per, k_max, tc, ts):
+def one_dim_fast(w_in, p, c, t_per, k_max, tc, ts, kmin):
     """Same sums as one_dim, with sinh/cosh(s w_i) from the cached trig tables (trig_tables, m >= 0 half)
-    and sinh/cosh of the real part once per neuron instead of a complex exp per factor."""
+    and sinh/cosh of the real part once per neuron instead of a complex exp per factor.
+
+    kmin = 2: the measure without the strata k = 0, 1 (as one_dim); kmin = 3: also without k = 2 (its
+    transform is p^2 (1-p)^(n-2) e_2(phi), e_2 = ((sum phi)^2 - sum phi^2) / 2, removed the same way; for the
+    cross moments, the other n - 1 coordinates lose their strata 0 and 1)."""
     d, n = w_in.shape
     k_tab = (tc.shape[2] - 1) // 2
     kk = k_max.max()
@@ -324,6 +340,8 @@ def one_dim_fast(w_in, p, c, t_per, k_max, tc, ts):
     q0 = (1.0 - p) ** n
     q1 = p * (1.0 - p) ** (n - 1)
     q1j = (1.0 - p) ** (n - 1)
+    q2 = p * p * (1.0 - p) ** (n - 2) if kmin >= 3 else 0.0
+    q2j = p * (1.0 - p) ** (n - 2) if kmin >= 3 else 0.0
     for a in prange(d):
         h = 2.0 * np.pi / t_per[a]
         f = np.empty(n, dtype=np.complex128)
@@ -339,10 +357,12 @@ def one_dim_fast(w_in, p, c, t_per, k_max, tc, ts):
             sha[i] = np.sinh(al[i])
             cha[i] = np.cosh(al[i])
         half = k_max[a] // 2
+        phis = np.empty(n, dtype=np.complex128)
         for m in range(k_max[a] + 1):
             s = complex(c[a], m * h)
             wgt = 0.5 if m == 0 else 1.0
             one = 0.0j
+            two = 0.0j
             for i in range(n):
                 cb = tc[a, i, k_tab + m]
                 sb = ts[a, i, k_tab + m]
@@ -355,6 +375,8 @@ def one_dim_fast(w_in, p, c, t_per, k_max, tc, ts):
                 else:
                     sh = 1.0 + 0.0j
                 one += sh
+                two += sh * sh
+                phis[i] = sh
                 f[i] = (1.0 - p) + p * sh
             pre[0] = 1.0
             for i in range(n):
@@ -362,7 +384,7 @@ def one_dim_fast(w_in, p, c, t_per, k_max, tc, ts):
             suf[n] = 1.0
             for i in range(n - 1, -1, -1):
                 suf[i] = suf[i + 1] * f[i]
-            hi = pre[n] - q0 - q1 * one
+            hi = pre[n] - q0 - q1 * one - q2 * 0.5 * (one * one - two)
             g1s = 1.0 / (s * s)
             v1 = (wgt * g1s * hi).real
             v2 = (wgt * 2.0 * g1s / s * hi).real
@@ -373,7 +395,7 @@ def one_dim_fast(w_in, p, c, t_per, k_max, tc, ts):
                 out_relu[a, 1] += v1
                 out_sq[a, 1] += v2
             for j in range(n):
-                rest = pre[j] * suf[j + 1] - q1j
+                rest = pre[j] * suf[j + 1] - q1j - q2j * (one - phis[j])
                 base = wgt * g1s * p * rest
                 g1, g2 = _g12_parts(al[j], m * h * w_in[a, j], shz[j].real, shz[j].imag,
                                     chz[j].real, chz[j].imag)

@@ -121,50 +121,45 @@ def _choose_k(tail: np.ndarray, eta: float, k_min: int) -> np.ndarray:
     return out
 
 
-def second_moments(w_in, p: float, tol: float = 1e-10, k1_max: int = 4096, k2_max: int = 400,
-                   max_factor_evals: float | None = None) -> Moments:
-    """Exact E[h h^T], E[h x^T], E[h ReLU(x)^T], E[h] for h = ReLU(w_in x), x Bernoulli(p) x U[-1, 1].
+def _restricted(w: np.ndarray, p: float, tol: float, kmin: int, k1_max: int, k2_max: int,
+                max_factor_evals):
+    """Moments of the measure restricted to >= kmin active features (kmin = 2 or 3), on the live rows.
 
-    tol     target absolute error per moment entry (sets the truncations)
-    k1_max  largest 1-D truncation (lattice points per neuron); k2_max: largest 2-D box half-side
-    max_factor_evals  refuse (ValueError) when the 2-D sums would need more complex factor evaluations
+    Returns (hh, hx, hr, h1, hh_err, hx_err, hr_err, h1_err, details); the caller adds the strata below kmin.
     """
+    from math import comb
+
     from .._kernels import moments as k
 
-    w = v.as_matrix("w_in", w_in)
-    p = v.probability("p", p)
-    if p == 0.0:
-        raise ValueError("p must be > 0 (at p = 0 every moment is 0)")
-    tol = v.positive("tol", tol)
     d, n = w.shape
-    l1 = np.abs(w).sum(axis=1)
-    live = l1 > 0
-    wl = np.ascontiguousarray(w[live])
-    dl = wl.shape[0]
-    t_per = T_MARGIN * l1[live]
+    wl = w
+    dl = d
+    l1 = np.abs(wl).sum(axis=1)
+    t_per = T_MARGIN * l1
     if TAIL_PERIOD:
         t_per = np.minimum(t_per, _tail_period(wl, p, tol / 10))
     c = KAPPA / t_per
-    q1 = p * (1 - p) ** (n - 1)
-    mass_h = 1.0 - (1 - p) ** n - n * q1
+    # P(K >= kmin) (mass of the measure) and P(K' >= kmin - 1), K' ~ Bin(n - 1, p) (the other coordinates)
+    mass = 1.0 - sum(comb(n, j) * p**j * (1 - p) ** (n - j) for j in range(kmin))
+    rest = 1.0 - sum(comb(n - 1, j) * p**j * (1 - p) ** (n - 1 - j) for j in range(kmin - 1))
     a0, a1, a2 = _geo(c, t_per)
     # 1-D sums: double the truncation until the halving change is below tol / 10 (or k1_max)
     kk = K1_START
     while True:
         kvec = np.full(dl, kk, dtype=np.int64)
         tc, ts = k.trig_tables(wl, t_per, kk)
-        s_relu, s_sq, s_x, s_rx, tail = k.one_dim_fast(wl, p, c, t_per, kvec, tc, ts)
+        s_relu, s_sq, s_x, s_rx, tail = k.one_dim_fast(wl, p, c, t_per, kvec, tc, ts, kmin)
         e1 = max(np.abs(s_relu[:, 0] - s_relu[:, 1]).max(initial=0), np.abs(s_sq[:, 0] - s_sq[:, 1]).max(initial=0),
                  np.abs(s_x[..., 0] - s_x[..., 1]).max(initial=0), np.abs(s_rx[..., 0] - s_rx[..., 1]).max(initial=0))
         if e1 <= tol / 10 or kk >= k1_max:
             break
         kk *= 2
     wsq = (wl * wl).sum(axis=1)
-    h1 = s_relu[:, 0] - a1 * t_per * mass_h + q1 * np.abs(wl).sum(axis=1) / 4
-    sq = s_sq[:, 0] - (a0 * (p - q1) * wsq / 3 + t_per**2 * a2 * mass_h) + q1 * wsq / 6
-    hx = s_x[..., 0] - a0[:, None] * (p - q1) * wl / 3 + q1 * wl / 6
-    hr = (s_rx[..., 0] - (a0[:, None] * (p - q1) * wl / 6 + (a1 * t_per)[:, None] * (p - q1) / 4)
-          + q1 * np.maximum(wl, 0) / 6)
+    # subtract the aliases k >= 1 (polynomial moments of the restricted measure; E[U] = E[x_j] = 0)
+    h1 = s_relu[:, 0] - a1 * t_per * mass
+    sq = s_sq[:, 0] - (a0 * p * rest * wsq / 3 + t_per**2 * a2 * mass)
+    hx = s_x[..., 0] - a0[:, None] * p * rest * wl / 3
+    hr = s_rx[..., 0] - (a0[:, None] * p * rest * wl / 6 + (a1 * t_per)[:, None] * p * rest / 4)
     h1_err = np.abs(s_relu[:, 0] - s_relu[:, 1])
     sq_err = np.abs(s_sq[:, 0] - s_sq[:, 1])
     hx_err = np.abs(s_x[..., 0] - s_x[..., 1])
@@ -179,25 +174,30 @@ def second_moments(w_in, p: float, tol: float = 1e-10, k1_max: int = 4096, k2_ma
         raise ValueError(
             f"the 2-D sums need {nodes_2d:.3g} factor evaluations > max_factor_evals={max_factor_evals:.3g} "
             f"(p = {p}: the strata with few active features decay slowly; use the stratified estimator)")
-    s2 = k.two_dim_fast(wl, p, c, t_per, k2, ia.astype(np.int64), ib.astype(np.int64), tc, ts)
+    s2 = k.two_dim_fast(wl, p, c, t_per, k2, ia.astype(np.int64), ib.astype(np.int64), tc, ts, kmin)
     u_rv = hx @ wl.T  # u_rv[b, a] = sum_j w_aj E[x_j h_b] = E[U_a ReLU(U_b)]
     u_rv_err = hx_err @ np.abs(wl).T
-    low_cross = q1 * (wl @ wl.T) / 6
-    eh_uv = (p - q1) * (wl @ wl.T) / 3
-    rl = h1 - q1 * np.abs(wl).sum(axis=1) / 4
-    alias = (a0[ia] * (u_rv[ib, ia] - low_cross[ia, ib]) + a1[ia] * t_per[ia] * rl[ib]
-             + a0[ib] * (u_rv[ia, ib] - low_cross[ia, ib]) + a1[ib] * t_per[ib] * rl[ia]
-             + a0[ia] * a0[ib] * eh_uv[ia, ib] + a1[ia] * a1[ib] * t_per[ia] * t_per[ib] * mass_h)
-    low2 = q1 * np.maximum(wl[ia] * wl[ib], 0).sum(axis=1) / 6
-    off = s2[:, 0] - alias + low2
+    eh_uv = p * rest * (wl @ wl.T) / 3
+    alias = (a0[ia] * u_rv[ib, ia] + a1[ia] * t_per[ia] * h1[ib]
+             + a0[ib] * u_rv[ia, ib] + a1[ib] * t_per[ib] * h1[ia]
+             + a0[ia] * a0[ib] * eh_uv[ia, ib] + a1[ia] * a1[ib] * t_per[ia] * t_per[ib] * mass)
+    off = s2[:, 0] - alias
     off_err = (np.abs(s2[:, 0] - s2[:, 1]) + a0[ia] * u_rv_err[ib, ia] + a0[ib] * u_rv_err[ia, ib]
                + a1[ia] * t_per[ia] * h1_err[ib] + a1[ib] * t_per[ib] * h1_err[ia])
-    hh_l = np.diag(sq)
-    hh_l[ia, ib] = off
-    hh_l[ib, ia] = off
+    hh = np.diag(sq)
+    hh[ia, ib] = off
+    hh[ib, ia] = off
     hh_e = np.diag(sq_err)
     hh_e[ia, ib] = off_err
     hh_e[ib, ia] = off_err
+    details = {"k1": int(kk), "k2": k2.tolist(), "periods": t_per.tolist(), "kappa": KAPPA,
+               "factor_evals_2d": nodes_2d, "kmin": kmin}
+    return hh, hx, hr, h1, hh_e, hx_err, hr_err, h1_err, details
+
+
+def _full(live, d, n, parts):
+    """Embed the live rows' results into (d, ...) arrays (dead neurons: zero rows)."""
+    hh, hx, hr, h1, hh_e, hx_e, hr_e, h1_e = parts
 
     def rows(x_live, width=None):
         out = np.zeros((d,) if width is None else (d, width))
@@ -209,10 +209,36 @@ def second_moments(w_in, p: float, tol: float = 1e-10, k1_max: int = 4096, k2_ma
         out[np.ix_(live, live)] = x_live
         return out
 
-    details = {"k1": int(kk), "k2": k2.tolist(), "periods": t_per.tolist(), "kappa": KAPPA,
-               "dead_neurons": int(d - dl), "factor_evals_2d": nodes_2d}
-    return Moments(square(hh_l), rows(hx, n), rows(hr, n), rows(h1), square(hh_e), rows(hx_err, n),
-                   rows(hr_err, n), rows(h1_err), p, details)
+    return (square(hh), rows(hx, n), rows(hr, n), rows(h1), square(hh_e), rows(hx_e, n), rows(hr_e, n),
+            rows(h1_e))
+
+
+def second_moments(w_in, p: float, tol: float = 1e-10, k1_max: int = 4096, k2_max: int = 400,
+                   max_factor_evals: float | None = None) -> Moments:
+    """Exact E[h h^T], E[h x^T], E[h ReLU(x)^T], E[h] for h = ReLU(w_in x), x Bernoulli(p) x U[-1, 1].
+
+    tol     target absolute error per moment entry (sets the truncations)
+    k1_max  largest 1-D truncation (lattice points per neuron); k2_max: largest 2-D box half-side
+    max_factor_evals  refuse (ValueError) when the 2-D sums would need more complex factor evaluations
+    """
+    w = v.as_matrix("w_in", w_in)
+    p = v.probability("p", p)
+    if p == 0.0:
+        raise ValueError("p must be > 0 (at p = 0 every moment is 0)")
+    tol = v.positive("tol", tol)
+    d, n = w.shape
+    live = np.abs(w).sum(axis=1) > 0
+    wl = np.ascontiguousarray(w[live])
+    hh, hx, hr, h1, hh_e, hx_e, hr_e, h1_e, details = _restricted(wl, p, tol, 2, k1_max, k2_max,
+                                                                  max_factor_evals)
+    # the one-active strata in closed form (mass p (1-p)^(n-1) each)
+    q1 = p * (1 - p) ** (n - 1)
+    hh = hh + q1 * np.maximum(wl[:, None, :] * wl[None, :, :], 0).sum(axis=2) / 6
+    hx = hx + q1 * wl / 6
+    hr = hr + q1 * np.maximum(wl, 0) / 6
+    h1 = h1 + q1 * np.abs(wl).sum(axis=1) / 4
+    details["dead_neurons"] = int(d - wl.shape[0])
+    return Moments(*_full(live, d, n, (hh, hx, hr, h1, hh_e, hx_e, hr_e, h1_e)), p, details)
 
 
 def moments_loss(weights: Weights, task: Task, tol: float = 1e-8, grad: bool = False,
