@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from math import comb
 
 import numpy as np
 
@@ -241,13 +242,19 @@ def second_moments(w_in, p: float, tol: float = 1e-10, k1_max: int = 4096, k2_ma
     return Moments(*_full(live, d, n, (hh, hx, hr, h1, hh_e, hx_e, hr_e, h1_e)), p, details)
 
 
-def moments_loss(weights: Weights, task: Task, tol: float = 1e-8, grad: bool = False,
-                 max_factor_evals: float | None = None) -> MomentsLoss:
+def moments_loss(weights: Weights, task: Task, tol: float = 1e-7, grad: bool = False,
+                 max_factor_evals: float | None = None, low_strata: str = "auto") -> MomentsLoss:
     """L/p of `weights` on the Bernoulli `task` from exact second moments (no sampling).
 
-    tol   target absolute error per moment entry (the loss error is reported in `error`)
+    tol   target absolute error of L/p (the refinement estimate `error` is brought below it: the per-entry
+          truncation tolerance starts at tol and is tightened while the estimate exceeds tol, at most 3x)
     grad  also return dL/p / dW_out (exact given the moments)
     max_factor_evals  refuse (ValueError) above this 2-D cost (the cost model: details["factor_evals_2d"])
+    low_strata  "auto" | "moments" | "exact": how the strata with <= 2 active features enter. "moments":
+          stratum 1 in closed form, stratum 2 inside the Fourier sums. "exact": the Fourier sums run on the
+          measure with >= 3 active features (their transforms decay much faster at small p) and E_1, E_2
+          come from the exact strata (ccsolve.stratified.single_loss, pair_loss). "auto": "exact" when
+          P(2 active) / (n p) > tol / 1000, else "moments".
     """
     task = check_task(task)
     weights = check_weights(weights, task.n_features)
@@ -255,18 +262,61 @@ def moments_loss(weights: Weights, task: Task, tol: float = 1e-8, grad: bool = F
         raise ValueError("moments_loss needs a Bernoulli task (one_hot=False); one-hot tasks have closed forms")
     if not isinstance(grad, (bool, np.bool_)):
         raise TypeError(f"grad must be a bool, got {type(grad).__name__}")
+    tol = v.positive("tol", tol)
+    v.choice("low_strata", low_strata, {"auto", "moments", "exact"})
     t0 = time.perf_counter()
     p, n = task.p, task.n_features
-    mom = second_moments(weights.W_in, p, tol=tol, max_factor_evals=max_factor_evals)
+    if p == 0.0:
+        raise ValueError("moments_loss needs p > 0")
+    norm = n * p
+    q2n = comb(n, 2) * p * p * (1 - p) ** (n - 2) / norm
+    if low_strata == "auto":
+        low_strata = "exact" if q2n > tol / 1000 else "moments"
+    kmin = 3 if low_strata == "exact" else 2
     w_out, m = weights.W_out, task.mixing
     g = w_out.T @ w_out
-    cc = mom.hr + mom.hx @ m.T
-    cc_err = mom.hr_err + mom.hx_err @ np.abs(m).T
     ey2 = p * (n + 2 * np.trace(m) + 2 * np.sum(m * m)) / 6
-    loss = np.sum(g * mom.hh) - 2 * np.sum(w_out.T * cc) + ey2
-    err = np.sum(np.abs(g) * mom.hh_err) + 2 * np.sum(np.abs(w_out.T) * cc_err)
-    norm = n * p
-    gw = 2 * (w_out @ mom.hh - cc.T) / norm if grad else None
-    details = dict(mom.details)
-    details["moments"] = mom
-    return MomentsLoss(float(loss / norm), float(err / norm), time.perf_counter() - t0, gw, details)
+    w = weights.W_in
+    d = w.shape[0]
+    live = np.abs(w).sum(axis=1) > 0
+    wl = np.ascontiguousarray(w[live])
+    entry_tol = tol
+    for attempt in range(4):
+        parts = _restricted(wl, p, entry_tol, kmin, 4096, 400, max_factor_evals)
+        details = parts[-1]
+        hh, hx, hr, h1, hh_e, hx_e, hr_e, h1_e = _full(live, d, n, parts[:-1])
+        if kmin == 2:  # stratum 1 in closed form (as second_moments)
+            q1 = p * (1 - p) ** (n - 1)
+            hh = hh + q1 * np.maximum(w[:, None, :] * w[None, :, :], 0).sum(axis=2) / 6
+            hx = hx + q1 * w / 6
+            hr = hr + q1 * np.maximum(w, 0) / 6
+            ey2_r = ey2
+        else:  # the restricted measure: y's second moment given >= 2 other active coordinates
+            ey2_r = ey2 * (1.0 - (1 - p) ** (n - 1) - (n - 1) * p * (1 - p) ** (n - 2))
+        cc = hr + hx @ m.T
+        cc_err = hr_e + hx_e @ np.abs(m).T
+        loss = np.sum(g * hh) - 2 * np.sum(w_out.T * cc) + ey2_r
+        err = float((np.sum(np.abs(g) * hh_e) + 2 * np.sum(np.abs(w_out.T) * cc_err)) / norm)
+        if err <= tol or attempt == 3:
+            break
+        entry_tol *= max(0.5 * tol / err, 1e-2)
+    value = loss / norm
+    gw = 2 * (w_out @ hh - cc.T) / norm if grad else None
+    if kmin == 3:
+        from .stratified import pair_loss, single_loss, stratum_weights
+
+        sw = stratum_weights(n, p)
+        if grad:
+            e1, _, g1 = single_loss(weights, m, grad=True)
+            e2, _, g2 = pair_loss(weights, m, grad=True)
+            gw = gw + sw[1] * g1 + sw[2] * g2
+        else:
+            e1 = single_loss(weights, m)
+            e2 = pair_loss(weights, m)
+        value += sw[1] * e1 + sw[2] * e2
+        details["E_1"], details["E_2"] = e1, e2
+    details["entry_tol"] = entry_tol
+    details["low_strata"] = low_strata
+    details["dead_neurons"] = int(d - wl.shape[0])
+    details["moments"] = Moments(hh, hx, hr, h1, hh_e, hx_e, hr_e, h1_e, p, dict(details))
+    return MomentsLoss(float(value), err, time.perf_counter() - t0, gw, details)
