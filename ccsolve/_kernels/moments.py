@@ -193,13 +193,18 @@ def trig_tables(w_in, t_per, k_tab):
 
 
 @njit(cache=True, parallel=True, fastmath={"contract", "arcp", "nsz"})
-def two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin):
+def two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, thr):
     """Same sums as two_dim, same lattice and boxes, evaluated without a complex exp per factor:
     with z_i = alpha_i + i beta_i (alpha_i = c_a w_ai + c_b w_bi, beta_i = m1 h_a w_ai + m2 h_b w_bi),
     sinh z_i = sinh(alpha_i) cos(beta_i) + i cosh(alpha_i) sin(beta_i), cos/sin(beta_i) from the cached
     per-neuron tables (trig_tables), sinh/cosh(alpha_i) once per pair; the product over i runs as a
     vector over the m2 row (no dependency chain). float64 throughout. kmin = 3 also removes the stratum
-    k = 2 (as one_dim_fast)."""
+    k = 2 (as one_dim_fast).
+
+    Region: the significant terms form a cross along the axes (the kernel 1/(s1^2 s2^2) and the transform
+    decay in both variables), not a box. Row m1 runs over |m2| <= r(m1); r(0) = K_b and r(m1 + 1) =
+    min(r(m1), last |m2| of row m1 whose scaled |term| exceeds thr, plus a margin of max(2, r/4)).
+    thr <= 0 gives the full box. The reduced sum (second column) uses m1 <= 3 K_a / 4, |m2| <= 3 r(m1) / 4."""
     d, n = w_in.shape
     k_tab = (tc.shape[2] - 1) // 2
     n_pairs = pairs_a.shape[0]
@@ -235,8 +240,12 @@ def two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin):
         sim = np.empty(ln)
         acc0 = 0.0
         acc1 = 0.0
+        sc = 2.0 / (t_per[a] * t_per[b])
+        r = kb
         for m1 in range(ka + 1):
-            for j in range(ln):
+            j0 = kb - r
+            j1 = kb + r + 1
+            for j in range(j0, j1):
                 pre[j] = 1.0
                 pim[j] = 0.0
                 ere[j] = 0.0
@@ -251,11 +260,9 @@ def two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin):
                 ali = al[i]
                 shi = sha[i]
                 chi = cha[i]
-                tcb = tc[b, i, off:off + ln]
-                tsb = ts[b, i, off:off + ln]
-                for j in range(ln):
-                    cb = tcb[j]
-                    sb = tsb[j]
+                for j in range(j0, j1):
+                    cb = tc[b, i, off + j]
+                    sb = ts[b, i, off + j]
                     cosb = ca1 * cb - sa1 * sb
                     sinb = sa1 * cb + ca1 * sb
                     beta = b1 + mm2[j] * tb
@@ -280,8 +287,9 @@ def two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin):
                     xi = pim[j]
                     pre[j] = xr * gr - xi * gi
                     pim[j] = xr * gi + xi * gr
-            lo = kb if m1 == 0 else 0
-            for j in range(lo, ln):
+            lo = kb if m1 == 0 else j0
+            last = -1
+            for j in range(j0, j1):
                 m2 = j - kb
                 hr_ = pre[j] - q0 - q1 * ere[j]
                 hi_ = pim[j] - q1 * eim[j]
@@ -291,12 +299,18 @@ def two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin):
                 s1 = complex(c[a], m1 * ha)
                 s2 = complex(c[b], m2 * hb)
                 g = 1.0 / (s1 * s1 * s2 * s2)
+                if thr > 0.0 and abs(m2) > last:
+                    if sc * abs(g) * np.sqrt(hr_ * hr_ + hi_ * hi_) > thr:
+                        last = abs(m2)
+                if j < lo:
+                    continue
                 wgt = 0.5 if (m1 == 0 and m2 == 0) else 1.0
                 v = wgt * (g.real * hr_ - g.imag * hi_)
                 acc0 += v
-                if 4 * m1 <= 3 * ka and 4 * abs(m2) <= 3 * kb:
+                if 4 * m1 <= 3 * ka and 4 * abs(m2) <= 3 * r:
                     acc1 += v
-        sc = 2.0 / (t_per[a] * t_per[b])
+            if thr > 0.0:
+                r = min(r, last + max(2, r // 4))
         out[t, 0] = acc0 * sc
         out[t, 1] = acc1 * sc
     return out

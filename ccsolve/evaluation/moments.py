@@ -31,6 +31,7 @@ __all__ = ["Moments", "MomentsLoss", "second_moments", "moments_loss"]
 KAPPA = 2.0  # damping c = KAPPA / T (the alias weights are e^{-KAPPA k}); 1 and 4 agree to 1e-9 (tests)
 T_MARGIN = 1.02  # period T <= T_MARGIN * |w_a|_1 (above the support half-width |w_a|_1: no alias error)
 TAIL_PERIOD = True  # shorter period where a Chernoff bound puts the alias error below tol / 10 (_tail_period)
+CROSS_THR = 1e-3  # 2-D terms below tol * CROSS_THR end a row's range (two_dim_fast); 0: the full box
 K1_START = 32  # first 1-D truncation (doubled until the halving change is below tol / 10)
 
 
@@ -175,7 +176,8 @@ def _restricted(w: np.ndarray, p: float, tol: float, kmin: int, k1_max: int, k2_
         raise ValueError(
             f"the 2-D sums need {nodes_2d:.3g} factor evaluations > max_factor_evals={max_factor_evals:.3g} "
             f"(p = {p}: the strata with few active features decay slowly; use the stratified estimator)")
-    s2 = k.two_dim_fast(wl, p, c, t_per, k2, ia.astype(np.int64), ib.astype(np.int64), tc, ts, kmin)
+    s2 = k.two_dim_fast(wl, p, c, t_per, k2, ia.astype(np.int64), ib.astype(np.int64), tc, ts, kmin,
+                        tol * CROSS_THR)
     u_rv = hx @ wl.T  # u_rv[b, a] = sum_j w_aj E[x_j h_b] = E[U_a ReLU(U_b)]
     u_rv_err = hx_err @ np.abs(wl).T
     eh_uv = p * rest * (wl @ wl.T) / 3
