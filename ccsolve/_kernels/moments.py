@@ -127,7 +127,7 @@ def two_dim(w_in, p, c, t_per, k_max, pairs_a, pairs_b):
     """For each pair (a, b): (1/(T_a T_b)) sum over the lattice s = (c_a + i m1 h_a, c_b + i m2 h_b),
     |m1| <= K_a, |m2| <= K_b, of H(s) / (s1^2 s2^2), H = E_high[e^{s1 U + s2 V}] (conjugate half summed
     twice). Returns (n_pairs, 2): the box (K_a, K_b) and the reduced box (3 K_a // 4, 3 K_b // 4)."""
-    d, n = w_in.shape
+    n = w_in.shape[1]
     n_pairs = pairs_a.shape[0]
     out = np.zeros((n_pairs, 2))
     q0 = (1.0 - p) ** n
@@ -205,7 +205,7 @@ def two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, thr):
     decay in both variables), not a box. Row m1 runs over |m2| <= r(m1); r(0) = K_b and r(m1 + 1) =
     min(r(m1), last |m2| of row m1 whose scaled |term| exceeds thr, plus a margin of max(2, r/4)).
     thr <= 0 gives the full box. The reduced sum (second column) uses m1 <= 3 K_a / 4, |m2| <= 3 r(m1) / 4."""
-    d, n = w_in.shape
+    n = w_in.shape[1]
     k_tab = (tc.shape[2] - 1) // 2
     n_pairs = pairs_a.shape[0]
     out = np.zeros((n_pairs, 2))
@@ -299,9 +299,8 @@ def two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, thr):
                 s1 = complex(c[a], m1 * ha)
                 s2 = complex(c[b], m2 * hb)
                 g = 1.0 / (s1 * s1 * s2 * s2)
-                if thr > 0.0 and abs(m2) > last:
-                    if sc * abs(g) * np.sqrt(hr_ * hr_ + hi_ * hi_) > thr:
-                        last = abs(m2)
+                if thr > 0.0 and abs(m2) > last and sc * abs(g) * np.sqrt(hr_ * hr_ + hi_ * hi_) > thr:
+                    last = abs(m2)
                 if j < lo:
                     continue
                 wgt = 0.5 if (m1 == 0 and m2 == 0) else 1.0

@@ -26,7 +26,7 @@ from ..core import validation as v
 from ..core.task import Task, check_task
 from ..core.weights import Weights, check_weights
 
-__all__ = ["Moments", "MomentsLoss", "second_moments", "moments_loss"]
+__all__ = ["Moments", "MomentsLoss", "moments_loss", "second_moments"]
 
 KAPPA = 2.0  # damping c = KAPPA / T (the alias weights are e^{-KAPPA k}); 1 and 4 agree to 1e-9 (tests)
 T_MARGIN = 1.02  # period T <= T_MARGIN * |w_a|_1 (above the support half-width |w_a|_1: no alias error)
