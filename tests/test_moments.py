@@ -164,7 +164,7 @@ def test_fast_kernels_match_reference_kernels():
     ia, ib = np.triu_indices(4, 1)
     ia, ib = ia.astype(np.int64), ib.astype(np.int64)
     ref = km.two_dim(w, p, c, t, k, ia, ib)
-    assert np.max(np.abs(km.two_dim_fast(w, p, c, t, k, ia, ib, tc, ts, 2, 0.0) - ref)) < 1e-12
+    assert np.max(np.abs(km.two_dim_fast(w, p, c, t, k, ia, ib, tc, ts, 2, 0.0)[:, :2] - ref)) < 1e-12
 
 
 def test_low_strata_routes_and_gradients_agree():

@@ -208,7 +208,7 @@ def two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, thr):
     n = w_in.shape[1]
     k_tab = (tc.shape[2] - 1) // 2
     n_pairs = pairs_a.shape[0]
-    out = np.zeros((n_pairs, 2))
+    out = np.zeros((n_pairs, 3))  # sum, reduced sum, lattice nodes evaluated
     q = 1.0 - p
     q0 = q**n
     q1 = p * q ** (n - 1)
@@ -241,10 +241,13 @@ def two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, thr):
         acc0 = 0.0
         acc1 = 0.0
         sc = 2.0 / (t_per[a] * t_per[b])
+        sc2 = sc * sc
+        thr2 = thr * thr
         r = kb
         for m1 in range(ka + 1):
             j0 = kb - r
             j1 = kb + r + 1
+            out[t, 2] += j1 - j0
             for j in range(j0, j1):
                 pre[j] = 1.0
                 pim[j] = 0.0
@@ -252,6 +255,14 @@ def two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, thr):
                 eim[j] = 0.0
                 sre[j] = 0.0
                 sim[j] = 0.0
+            nj = j1 - j0
+            vpre = pre[j0:j1]
+            vpim = pim[j0:j1]
+            vere = ere[j0:j1]
+            veim = eim[j0:j1]
+            vsre = sre[j0:j1]
+            vsim = sim[j0:j1]
+            vm2 = mm2[j0:j1]
             for i in range(n):
                 ca1 = tc[a, i, k_tab + m1]
                 sa1 = ts[a, i, k_tab + m1]
@@ -260,12 +271,14 @@ def two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, thr):
                 ali = al[i]
                 shi = sha[i]
                 chi = cha[i]
-                for j in range(j0, j1):
-                    cb = tc[b, i, off + j]
-                    sb = ts[b, i, off + j]
+                tcb = tc[b, i, off + j0:off + j1]
+                tsb = ts[b, i, off + j0:off + j1]
+                for j in range(nj):
+                    cb = tcb[j]
+                    sb = tsb[j]
                     cosb = ca1 * cb - sa1 * sb
                     sinb = sa1 * cb + ca1 * sb
-                    beta = b1 + mm2[j] * tb
+                    beta = b1 + vm2[j] * tb
                     aa = shi * cosb
                     bb = chi * sinb
                     r2 = ali * ali + beta * beta
@@ -276,17 +289,16 @@ def two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, thr):
                     else:
                         fr = 1.0
                         fi = 0.0
-                    ere[j] += fr
-                    eim[j] += fi
-                    if kmin >= 3:
-                        sre[j] += fr * fr - fi * fi
-                        sim[j] += 2.0 * fr * fi
+                    vere[j] += fr
+                    veim[j] += fi
+                    vsre[j] += fr * fr - fi * fi  # sum phi^2 (used for kmin = 3 only; cheaper than a branch)
+                    vsim[j] += 2.0 * fr * fi
                     gr = q + p * fr
                     gi = p * fi
-                    xr = pre[j]
-                    xi = pim[j]
-                    pre[j] = xr * gr - xi * gi
-                    pim[j] = xr * gi + xi * gr
+                    xr = vpre[j]
+                    xi = vpim[j]
+                    vpre[j] = xr * gr - xi * gi
+                    vpim[j] = xr * gi + xi * gr
             lo = kb if m1 == 0 else j0
             last = -1
             for j in range(j0, j1):
@@ -299,7 +311,8 @@ def two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, thr):
                 s1 = complex(c[a], m1 * ha)
                 s2 = complex(c[b], m2 * hb)
                 g = 1.0 / (s1 * s1 * s2 * s2)
-                if thr > 0.0 and abs(m2) > last and sc * abs(g) * np.sqrt(hr_ * hr_ + hi_ * hi_) > thr:
+                if (thr > 0.0 and abs(m2) > last
+                        and sc2 * (g.real * g.real + g.imag * g.imag) * (hr_ * hr_ + hi_ * hi_) > thr2):
                     last = abs(m2)
                 if j < lo:
                     continue
