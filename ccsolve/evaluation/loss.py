@@ -30,11 +30,12 @@ __all__ = ["LossEstimate", "loss_per_feature"]
 # 0.7, docs/benchmarks.md "Stratified evaluation"
 AUTO_MC_P = 0.5
 # "auto" takes the exact second moments for tol <= AUTO_MOMENTS_TOL at p >= AUTO_MOMENTS_P (measured on the
-# 100 x 50 model, docs/benchmarks.md "Exact second moments": a moments evaluation costs about as much as
-# Monte Carlo to a standard error of ~1e-4 at p = 1 and ~3e-5 at p = 0.3; below p ~ 0.2 the sums grow fast)
+# 100 x 50 model, docs/benchmarks.md "Exact second moments": one moments evaluation costs what plain Monte
+# Carlo needs for a standard error of ~3e-5 at p = 0.1, 0.3 and 1; below p ~ 0.1 the sums grow fast and
+# the cost cap below sends "auto" back to the stratified sampler)
 AUTO_MOMENTS_TOL = 1e-5
-AUTO_MOMENTS_P = 0.2
-AUTO_MOMENTS_MAX_EVALS = 2e9  # "auto" falls back to the samplers when the 2-D sums would cost more (~2 s)
+AUTO_MOMENTS_P = 0.1
+AUTO_MOMENTS_MAX_EVALS = 2e9  # "auto" falls back to the samplers above this 2-D box cost (p = 0.1: 1.9e9, ~1 s)
 
 
 @one_blas_thread

@@ -158,7 +158,7 @@ def _restricted(w: np.ndarray, p: float, tol: float, kmin: int, k1_max: int, k2_
                  np.abs(s_x[..., 0] - s_x[..., 1]).max(initial=0), np.abs(s_rx[..., 0] - s_rx[..., 1]).max(initial=0))
         if e1 <= tol / 10 or kk >= k1_max:
             break
-        kk *= 2
+        kk = min(kk * (4 if e1 > 100 * tol else 2), k1_max)  # far off: quadruple
     wsq = (wl * wl).sum(axis=1)
     # subtract the aliases k >= 1 (polynomial moments of the restricted measure; E[U] = E[x_j] = 0)
     h1 = s_relu[:, 0] - a1 * t_per * mass
