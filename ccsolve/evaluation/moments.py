@@ -8,8 +8,11 @@ With h = ReLU(W_in x), y = ReLU(x) + M x and x_i independent (0 w.p. 1 - p, else
 Every entry of E[h h^T], E[h x^T], E[h ReLU(x)^T] is a Fourier (Laplace-inversion) sum of products of n
 closed-form factors; the sums are exact up to truncation (Poisson summation on the bounded support, the
 aliases being polynomial moments subtracted in closed form; docs/math.md, "Exact second moments"). The
-reported error is the change of the result when every truncation box is halved (1-D) or shrunk to 3/4 (2-D) (a refinement estimate,
-validated against brute-force quadrature and long Monte Carlo in tests/test_moments.py).
+period is shortened where a Chernoff bound keeps the alias error below tol / 10; the 2-D sums run over a
+cross-shaped region; at small p the stratum with two active features is removed from the transforms and
+added from the exact strata (low_strata="exact"). The reported error is the change of the result when every
+1-D truncation is halved and every 2-D region shrunk to 3/4 (a refinement estimate, validated against
+brute-force quadrature, long Monte Carlo and the stratified estimator in tests/test_moments.py).
 
 Layer 2 (an evaluator): imports the task and weights only.
 """
@@ -60,10 +63,12 @@ class MomentsLoss:
     """L/p from exact moments.
 
     value      L/p
-    error      estimated absolute error of value (refinement: all truncation boxes halved)
+    error      estimated absolute error of value (refinement: 1-D truncations halved, 2-D regions at 3/4)
     seconds    wall time
     grad_W_out dL/p / dW_out (exact given the moments), or None
-    details    truncations, periods, the moments themselves
+    details    truncations, periods, cost, the moments themselves (details["moments"]; with
+               low_strata="exact" they are the moments of the measure with >= 3 active features, and
+               E_1, E_2 are in details)
     """
 
     value: float
