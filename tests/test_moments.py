@@ -126,6 +126,10 @@ def test_dead_neuron_gives_zero_rows():
     mom = second_moments(w, 0.8, tol=1e-10)
     assert np.all(mom.hh[0] == 0) and np.all(mom.hx[0] == 0) and mom.h[0] == 0
     assert mom.hh[1, 1] > 0
+    # all neurons dead: y_hat = 0, L/p = E||y||^2 / (n p) = (n + 2 tr M + 2 |M|_F^2) / (6 n)
+    m = np.diag([0.1, -0.2, 0.0])
+    r = moments_loss(cc.Weights(np.zeros((2, 3)), np.ones((3, 2))), cc.Task(m, 2, 0.3), tol=1e-9)
+    assert r.value == pytest.approx((3 + 2 * -0.1 + 2 * 0.05) / 18, abs=1e-12)
 
 
 def test_result_does_not_depend_on_damping_or_period(monkeypatch):

@@ -144,6 +144,11 @@ def _restricted(w: np.ndarray, p: float, tol: float, kmin: int, k1_max: int, k2_
     d, n = w.shape
     wl = w
     dl = d
+    if dl == 0:  # every neuron dead: every moment is 0
+        z2, z1 = np.zeros((0, n)), np.zeros(0)
+        return (np.zeros((0, 0)), z2, z2, z1, np.zeros((0, 0)), z2, z2, z1,
+                {"k1": 0, "k2": [], "periods": [], "kappa": KAPPA, "factor_evals_2d": 0,
+                 "factor_evals_2d_box": 0, "kmin": kmin})
     l1 = np.abs(wl).sum(axis=1)
     t_per = T_MARGIN * l1
     if TAIL_PERIOD:
