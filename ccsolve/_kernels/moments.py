@@ -51,7 +51,9 @@ def _g2(z):
 
 @njit(cache=True, parallel=True)
 def one_dim(w_in, p, c, t_per, k_max):
-    """Per neuron a, with s_m = c_a + i m h_a, h_a = 2 pi / T_a, m = 0..k_max[a] (halved weight at m = 0):
+    """(The direct version, a complex exp per factor: kept as the test oracle of one_dim_fast.)
+
+    Per neuron a, with s_m = c_a + i m h_a, h_a = 2 pi / T_a, m = 0..k_max[a] (halved weight at m = 0):
 
     out_relu[a, r]    sum of G1 H        (G1 = 1/s^2,  H = E_high[e^{sU}])
     out_sq[a, r]      sum of G2 H        (G2 = 2/s^3)
@@ -124,7 +126,7 @@ def one_dim(w_in, p, c, t_per, k_max):
 
 @njit(cache=True, parallel=True)
 def two_dim(w_in, p, c, t_per, k_max, pairs_a, pairs_b):
-    """For each pair (a, b): (1/(T_a T_b)) sum over the lattice s = (c_a + i m1 h_a, c_b + i m2 h_b),
+    """(The direct version: kept as the test oracle of two_dim_fast.) For each pair (a, b): (1/(T_a T_b)) sum over the lattice s = (c_a + i m1 h_a, c_b + i m2 h_b),
     |m1| <= K_a, |m2| <= K_b, of H(s) / (s1^2 s2^2), H = E_high[e^{s1 U + s2 V}] (conjugate half summed
     twice). Returns (n_pairs, 2): the box (K_a, K_b) and the reduced box (3 K_a // 4, 3 K_b // 4)."""
     n = w_in.shape[1]
