@@ -28,11 +28,15 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-import ccsolve as cc  # noqa: E402
-from ccsolve.bounds import lower_bound  # noqa: E402
-from ccsolve.constructions import dense_offset, snmf  # noqa: E402
-from ccsolve.evaluation.closed_forms import naive_loss, naive_offset_loss, optimal_offset  # noqa: E402
-from ccsolve.evaluation.loss import loss_per_feature  # noqa: E402
+import ccsolve as cc
+from ccsolve.bounds import lower_bound
+from ccsolve.constructions import dense_offset, snmf
+from ccsolve.evaluation.closed_forms import (
+    naive_loss,
+    naive_offset_loss,
+    optimal_offset,
+)
+from ccsolve.evaluation.loss import loss_per_feature
 
 CACHE = os.environ.get("CCSOLVE_RANKDENSE_CACHE", "/work/runs/rankdense")
 FAMILIES = ("flat", "psd", "nsd")
@@ -161,7 +165,7 @@ def cmd_dense(args):
         ses = []
         for s in seeds:
             c = cached(args.cache, f"dense_trained_p{p:g}_seed{s}",
-                       lambda s=s: _est(trained("embedding", p, s, args.train_cache), task, args.tol))
+                       lambda s=s, p=p, task=task: _est(trained("embedding", p, s, args.train_cache), task, args.tol))
             vals.append(c["value"])
             ses.append(c["se"])
         mean = float(np.mean(vals))

@@ -5,12 +5,22 @@ import itertools
 
 import numpy as np
 import pytest
+from reference import brute_force_loss
 
 import ccsolve as cc
 from ccsolve.bounds import lower_bound
-from ccsolve.constructions import DenseOffsetResult, dense_offset, dense_offset_loss, naive_offset
-from ccsolve.evaluation.closed_forms import naive_offset_loss, one_hot_loss, one_hot_lower_bound, optimal_offset
-from reference import brute_force_loss
+from ccsolve.constructions import (
+    DenseOffsetResult,
+    dense_offset,
+    dense_offset_loss,
+    naive_offset,
+)
+from ccsolve.evaluation.closed_forms import (
+    naive_offset_loss,
+    one_hot_loss,
+    one_hot_lower_bound,
+    optimal_offset,
+)
 
 N, D = 20, 10
 

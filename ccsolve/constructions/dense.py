@@ -32,7 +32,7 @@ from ..core.task import Task, check_task
 from ..core.weights import Weights
 from ..evaluation.closed_forms import naive_features, naive_offset_loss, optimal_offset
 
-__all__ = ["dense_offset", "DenseOffsetResult", "dense_offset_loss"]
+__all__ = ["DenseOffsetResult", "dense_offset", "dense_offset_loss"]
 
 
 @dataclass(frozen=True, repr=False)
@@ -89,7 +89,7 @@ def _parts(task: Task):
 
 def _readout(task: Task, f: np.ndarray):
     """(W_out, explained energy / p) for naive input weights on features f."""
-    n, m, p, a, b, _ = _parts(task)
+    n, m, _, a, b, _ = _parts(task)
     d = f.size
     y = np.full((n, d), b)  # E[y h^T] / p
     y[f, np.arange(d)] += a
@@ -125,7 +125,7 @@ def _exchange(task: Task, f: np.ndarray, max_rounds: int):
     only on f_k: swapping f_k -> i changes ||Y||^2 by ||y(i)||^2 - ||y(f_k)||^2 and Y 1 by y(i) - y(f_k),
     so every candidate exchange is scored in one matrix product.
     """
-    n, m, p, a, b, _ = _parts(task)
+    n, m, _, a, b, _ = _parts(task)
     d = f.size
     c = b / (a + d * b)
     cols = np.full((n, n), b) + a * np.eye(n) + m / 6.0  # cols[:, i] = y-column of a neuron on feature i
