@@ -1,7 +1,7 @@
 """Issue 14 item 4: the loss against the rank of M (a) and the dense regime with M != 0 (b).
 
     python benchmarks/rank_dense.py rank  [--families flat,psd,nsd] [--ranks 1,5,20,50,100] [--tol 1e-5]
-    python benchmarks/rank_dense.py dense [--ps 0.2,0.5,1] [--seeds 0,1,2] [--tol 1e-5]
+    python benchmarks/rank_dense.py dense [--ps 0.2,0.5,1] [--seeds 0,1,2] [--tol 1e-5] [--clean]
     python benchmarks/rank_dense.py bounds    # the closed-form columns of (a) only, seconds
 
 (a) M = s * low_rank(100, r, seed=0, ...) with s chosen so that ||M||_F equals the embedding M's (seed 0,
@@ -138,8 +138,9 @@ def cmd_bounds(args):
     """Closed-form columns of (a) and the eigenvalues of E[y y^T] that make the bound."""
     print(f"||M||_F held at {frobenius_target():.4f}\n")
     print("| family | rank | eff. rank | bound one-hot | bound p=0.01 | naive | #eig(C) < 1/6 | "
-          "sum of (1/6 - eig) over the discarded 50 | 50th smallest eig |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "n (1/12 - bound) = sum of (1/6 - eig) over the 50 smallest | same, independent-directions formula | "
+          "50th smallest eig |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for fam in args.families.split(","):
         for r in [int(x) for x in args.ranks.split(",")]:
             m = rank_mixing(fam, r)
@@ -147,35 +148,81 @@ def cmd_bounds(args):
             ev = np.linalg.eigvalsh(cc.bounds.second_moment(t))
             print(f"| {fam} | {r} | {cc.mixing.effective_rank(m):.1f} | {lower_bound(t).value:.5f} | "
                   f"{lower_bound(t.with_p(0.01)).value:.5f} | {naive_loss(t):.5f} | {int(np.sum(ev < 1 / 6 - 1e-12))} | "
-                  f"{np.sum(1 / 6 - ev[:50]):.4f} | {ev[49]:.4f} |")
+                  f"{np.sum(1 / 6 - ev[:50]):.4f} | {_gain_formula(fam, r):.4f} | {ev[49]:.4f} |")
+
+
+def _gain_formula(family: str, rank: int, n: int = 100, d: int = 50) -> float:
+    """sum over the discarded directions of 1/6 - eig(C), treating the rank directions as independent.
+
+    flat: M = c U V^T with c = F / sqrt(r); for u orthogonal to v, X = M + M^T + 2 M M^T has eigenvalues
+    c^2 +- sqrt(c^4 + c^2) on span(u, v), so each pair gives one direction with gain (sqrt(c^4 + c^2) - c^2)/6.
+    psd: X = (2c + 2c^2) P >= 0, no gain. nsd: X = (2c^2 - 2c) P, gain (2c - 2c^2)/6 when c < 1.
+    Valid while the r directions fit in the n - d discarded ones (r <= n - d) and, for flat, U^T V ~ 0.
+    """
+    c = frobenius_target() / np.sqrt(rank)
+    if family == "flat":
+        g = (np.sqrt(c**4 + c**2) - c**2) / 6.0
+    elif family == "psd":
+        g = 0.0
+    else:
+        g = max(0.0, (2 * c - 2 * c**2) / 6.0)
+    return min(rank, n - d) * g
+
+
+def _dense_fit(task, tol):
+    r = dense_offset(task)
+    e = _est(r.weights, task, tol)
+    e.update(parameters=r.parameters, features=[int(i) for i in r.features], moment_estimate=r.objective,
+             closed_form_loss=r.closed_form_loss, fit_evaluations=r.n_iter, offset=r.offset)
+    return e
+
+
+def _trained_clean(p, seed, cache):
+    path = os.path.join(cache, f"trained_clean_p{p:g}_seed{seed}.npz")
+    if os.path.exists(path):
+        return cc.Weights.load(path)
+    t = cc.Task(np.zeros((100, 100)), 50, p)
+    w = cc.train(t, seed=seed, progress=False).weights
+    os.makedirs(cache, exist_ok=True)
+    w.save(path, task=t.config(), seed=seed, steps=10_000, trainer="ccsolve.train defaults")
+    return w
 
 
 def cmd_dense(args):
     from mechanism_common import trained
 
-    m = cc.mixing.embedding(100, 1000, seed=0)
     seeds = [int(s) for s in args.seeds.split(",")]
-    print(f"embedding M seed 0; load average {os.getloadavg()[0]:.1f}\n")
-    print("| p | subspace bound | trained (seeds) mean ± SE, sd | dense_offset (exact) | naive + offset (exact) | "
-          "naive (exact) | dense_offset / trained | offset | features moved |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for p in [float(x) for x in args.ps.split(",")]:
-        task = cc.Task(m, 50, p)
-        vals = []
-        ses = []
-        for s in seeds:
-            c = cached(args.cache, f"dense_trained_p{p:g}_seed{s}",
-                       lambda s=s, p=p, task=task: _est(trained("embedding", p, s, args.train_cache), task, args.tol))
-            vals.append(c["value"])
-            ses.append(c["se"])
-        mean = float(np.mean(vals))
-        se = float(np.sqrt(np.sum(np.square(ses)))) / len(vals)
-        sd = float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0
-        d = dense_offset(task)
-        nol = naive_offset_loss(task, optimal_offset(task))
-        print(f"| {p:g} | {lower_bound(task).value:.5f} | {mean:.5f} ± {se:.0e}, sd {sd:.1e} ({len(vals)}) | "
-              f"{d.objective:.5f} | {nol:.5f} | {naive_loss(task):.5f} | {d.objective / mean:.3f} | "
-              f"{d.offset:.4f} | {d.n_iter} |", flush=True)
+    kinds = ["embedding"] + (["clean"] if args.clean else [])
+    print(f"load average {os.getloadavg()[0]:.1f}\n")
+    print("| M | p | subspace bound | trained mean ± SE (sd, seeds) | dense_offset (fitted gammas) | "
+          "readout only (gammas 0, exact) | naive + offset (exact) | naive (exact) | dense_offset / trained | "
+          "gamma_rep, gamma_unrep | offset |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for kind in kinds:
+        m = cc.mixing.embedding(100, 1000, seed=0) if kind == "embedding" else np.zeros((100, 100))
+        for p in [float(x) for x in args.ps.split(",")]:
+            task = cc.Task(m, 50, p)
+            vals, ses = [], []
+            for s in (seeds if kind == "embedding" else seeds[:1]):
+                if kind == "embedding":
+                    def get(s=s, p=p, task=task):
+                        return _est(trained("embedding", p, s, args.train_cache), task, args.tol)
+                else:
+                    def get(s=s, p=p, task=task):
+                        return _est(_trained_clean(p, s, args.cache), task, args.tol)
+                c = cached(args.cache, f"dense_trained_{kind}_p{p:g}_seed{s}", get)
+                vals.append(c["value"])
+                ses.append(c["se"])
+            mean = float(np.mean(vals))
+            se = float(np.sqrt(np.sum(np.square(ses)))) / len(vals)
+            sd = f"sd {np.std(vals, ddof=1):.1e}, " if len(vals) > 1 else ""
+            d = cached(args.cache, f"dense_offset_{kind}_p{p:g}", lambda task=task: _dense_fit(task, args.tol))
+            nol = naive_offset_loss(task, optimal_offset(task))
+            g = d["parameters"]
+            print(f"| {kind} | {p:g} | {lower_bound(task).value:.5f} | {mean:.5f} ± {se:.0e} ({sd}{len(vals)}) | "
+                  f"{_fmt(d)} | {d['closed_form_loss']:.5f} | {nol:.5f} | {naive_loss(task):.5f} | "
+                  f"{d['value'] / mean:.3f} | {g['gamma_rep']:.3f}, {g['gamma_unrep']:.3f} | {d['offset']:.4f} |",
+                  flush=True)
 
 
 def main(argv=None):
@@ -187,6 +234,7 @@ def main(argv=None):
     ap.add_argument("--ps", default="0.2,0.5,1")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--tol", type=float, default=1e-5)
+    ap.add_argument("--clean", action="store_true", help="dense: also M = 0 (one trained seed)")
     ap.add_argument("--cache", default=CACHE)
     ap.add_argument("--train-cache", default=os.environ.get("CCSOLVE_MECHANISM_CACHE", "/work/runs/mechanism"))
     args = ap.parse_args(argv)
