@@ -110,7 +110,7 @@ def _fmt(cell):
     if cell is None:
         return "–"
     if isinstance(cell, dict):
-        return f"{cell['value']:.5f}" + (f" ± {cell['se']:.0e}" if cell["se"] > 0 else "")
+        return f"{cell['value']:.5f}" + (f" ± {cell['se']:.1e}" if cell["se"] > 0 else "")
     return f"{cell:.5f}"
 
 
@@ -219,7 +219,7 @@ def cmd_dense(args):
             d = cached(args.cache, f"dense_offset_{kind}_p{p:g}", lambda task=task: _dense_fit(task, args.tol))
             nol = naive_offset_loss(task, optimal_offset(task))
             g = d["parameters"]
-            print(f"| {kind} | {p:g} | {lower_bound(task).value:.5f} | {mean:.5f} ± {se:.0e} ({sd}{len(vals)}) | "
+            print(f"| {kind} | {p:g} | {lower_bound(task).value:.5f} | {mean:.5f} ± {se:.1e} ({sd}{len(vals)}) | "
                   f"{_fmt(d)} | {d['closed_form_loss']:.5f} | {nol:.5f} | {naive_loss(task):.5f} | "
                   f"{d['value'] / mean:.3f} | {g['gamma_rep']:.3f}, {g['gamma_unrep']:.3f} | {d['offset']:.4f} |",
                   flush=True)
