@@ -49,6 +49,8 @@ def test_reduces_to_naive_offset_at_zero_mixing(p):
     t = cc.Task(np.zeros((N, N)), D, p)
     r = dense_offset(t, select=False)
     ref = naive_offset(t)
+    chosen = dense_offset(t)  # selection on: every feature ties at M = 0, the first d are kept
+    assert np.array_equal(chosen.features, np.arange(D)) and chosen.moves == 0
     assert np.allclose(r.weights.W_in, ref.W_in, atol=0, rtol=0)
     assert np.allclose(r.weights.W_out, ref.W_out, atol=1e-13)
     assert r.objective == pytest.approx(naive_offset_loss(t, optimal_offset(t)), rel=1e-12)

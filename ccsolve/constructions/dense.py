@@ -221,7 +221,9 @@ def dense_offset(task: Task, features=None, select: bool = True, gammas=None, n_
         f = naive_features(task)
     else:
         cols = np.full((n, n), b) + a * np.eye(n) + m / 6.0
-        f0 = np.sort(np.argsort(-np.sum(cols * cols, axis=0), kind="stable")[:d])
+        norms = np.sum(cols * cols, axis=0)
+        # ties (up to rounding) keep index order, so M = 0 starts from (and stays at) the first d features
+        f0 = np.sort(np.argsort(-np.round(norms / max(float(norms.max()), 1e-300), 12), kind="stable")[:d])
         f, moves, _ = _exchange(task, f0, max_moves)
     w_out0, explained = _readout(task, f)
     closed = float((energy - explained) / n)
