@@ -2,19 +2,22 @@
 
 The post's dense solution represents n_neurons features with one neuron each and uses the sum of the
 represented neurons as a bias-like offset for the other outputs (ccsolve.constructions.naive_offset,
-M = 0). `dense_offset` keeps the one-feature-per-neuron input weights and replaces the hand-set readout
-by the exact least-squares readout at p, which for these input weights has a closed form because the
-hidden units h_k = ReLU(x_{f_k}) are independent:
+M = 0). `dense_offset` keeps one neuron per represented feature f_k, lets it also read the M-row of its own
+label (the features whose linear term enters y_{f_k}) with two fitted scalars,
+
+    W_in[k] = e_{f_k} + gamma_rep M[f_k, F \ f_k] + gamma_unrep M[f_k, U]     (U: unrepresented features)
+
+and uses the least-squares readout at p (the offset is part of it). At gammas (0, 0) the hidden units
+h_k = ReLU(x_{f_k}) are independent and everything is closed form:
 
     E[h h^T] / p = (1/6 - p/16) I + (p/16) 1 1^T
     E[y h^T] / p = (1/6 - p/16) S + (p/16) 1 1^T + M[:, f] / 6        (S_jk = [j = f_k])
     E||y||^2 / p = n/6 + (tr M + ||M||_F^2) / 3
     L/p          = (E||y||^2 - tr(E[y h^T] E[h h^T]^-1 E[h y^T])) / (n p)
 
-so W_out = E[y h^T] E[h h^T]^-1 and L/p are exact (no sampling). Column j = f_k of the readout is the
-identity plus M's column f_k (shrunk), every row also carries the offset; at M = 0 it is exactly
-naive_offset with the optimal offset p / (8/3 + (d-1) p). The one free choice, which features get a neuron,
-is made by exchange moves on the closed-form loss (a few hundred closed-form evaluations). Derivation:
+and at M = 0 it is exactly naive_offset with the optimal offset p / (8/3 + (d-1) p). The features are
+chosen by exchange moves on that closed form; the gammas are fitted on the loss with the least-squares
+readout (Bernoulli moments, seeded). Numbers and the structure it was read from (a trained p = 1 model):
 docs/mechanism.md, section "The two effects the post left open".
 """
 
