@@ -5,7 +5,7 @@ represented neurons as a bias-like offset for the other outputs (ccsolve.constru
 M = 0). `dense_offset` keeps one neuron per represented feature f_k, lets it also read the M-row of its own
 label (the features whose linear term enters y_{f_k}) with two fitted scalars,
 
-    W_in[k] = e_{f_k} + gamma_rep M[f_k, F \ f_k] + gamma_unrep M[f_k, U]     (U: unrepresented features)
+    W_in[k] = e_{f_k} + gamma_rep M[f_k, F minus f_k] + gamma_unrep M[f_k, U]     (U: unrepresented features)
 
 and uses the least-squares readout at p (the offset is part of it). At gammas (0, 0) the hidden units
 h_k = ReLU(x_{f_k}) are independent and everything is closed form:
