@@ -1,7 +1,7 @@
 """Issue 14 item 4: the loss against the rank of M (a) and the dense regime with M != 0 (b).
 
     python benchmarks/rank_dense.py rank  [--families flat,psd,nsd] [--ranks 1,5,20,50,100] [--tol 1e-5]
-    python benchmarks/rank_dense.py dense [--ps 0.2,0.5,1] [--seeds 0,1,2] [--tol 1e-5] [--clean]
+    python benchmarks/rank_dense.py dense [--ps 0.2,0.5,1] [--seeds 0,1,2] [--tol 1e-5] [--clean] [--random]
     python benchmarks/rank_dense.py bounds    # the closed-form columns of (a) only, seconds
 
 (a) M = s * low_rank(100, r, seed=0, ...) with s chosen so that ||M||_F equals the embedding M's (seed 0,
@@ -10,7 +10,7 @@
     Columns at one-hot and at p = 0.01: subspace bound (ccsolve.bounds.lower_bound), naive (closed form),
     SNMF exact, minimize_exact (defaults), trained (ccsolve.train defaults, seed 0), each L/p by
     loss_per_feature(method="auto", tol=--tol) unless exact.
-(b) embedding M seed 0 at p = 0.2, 0.5, 1: naive + offset (closed form), dense_offset (closed form, exact),
+(b) embedding M seed 0 (--random: also the non-symmetric random M, sigma 0.025 seed 0; --clean: M = 0) at p = 0.2, 0.5, 1: naive + offset (closed form), dense_offset (closed form, exact),
     trained (ccsolve.train defaults, seeds --seeds, cached by benchmarks/mechanism_common.py) and the bound.
 
 Every computed cell is cached as JSON in --cache (default /work/runs/rankdense), so runs are resumable.
@@ -179,11 +179,20 @@ def _dense_fit(task, tol):
     return e
 
 
-def _trained_clean(p, seed, cache):
-    path = os.path.join(cache, f"trained_clean_p{p:g}_seed{seed}.npz")
+def _dense_mixing(kind):
+    if kind == "embedding":
+        return cc.mixing.embedding(100, 1000, seed=0)
+    if kind == "random":
+        return cc.mixing.random(100, 0.025, seed=0)
+    return np.zeros((100, 100))
+
+
+def _trained_other(kind, p, seed, cache):
+    name = "clean" if kind == "clean" else "random0.025"
+    path = os.path.join(cache, f"trained_{name}_p{p:g}_seed{seed}.npz")
     if os.path.exists(path):
         return cc.Weights.load(path)
-    t = cc.Task(np.zeros((100, 100)), 50, p)
+    t = cc.Task(_dense_mixing(kind), 50, p)
     w = cc.train(t, seed=seed, progress=False).weights
     os.makedirs(cache, exist_ok=True)
     w.save(path, task=t.config(), seed=seed, steps=10_000, trainer="ccsolve.train defaults")
@@ -194,14 +203,14 @@ def cmd_dense(args):
     from mechanism_common import trained
 
     seeds = [int(s) for s in args.seeds.split(",")]
-    kinds = ["embedding"] + (["clean"] if args.clean else [])
+    kinds = ["embedding"] + (["random"] if args.random else []) + (["clean"] if args.clean else [])
     print(f"load average {os.getloadavg()[0]:.1f}\n")
     print("| M | p | subspace bound | trained mean ± SE (sd, seeds) | dense_offset (fitted gammas) | "
           "readout only (gammas 0, exact) | naive + offset (exact) | naive (exact) | dense_offset / trained | "
           "gamma_rep, gamma_unrep | offset |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for kind in kinds:
-        m = cc.mixing.embedding(100, 1000, seed=0) if kind == "embedding" else np.zeros((100, 100))
+        m = _dense_mixing(kind)
         for p in [float(x) for x in args.ps.split(",")]:
             task = cc.Task(m, 50, p)
             vals, ses = [], []
@@ -210,8 +219,8 @@ def cmd_dense(args):
                     def get(s=s, p=p, task=task):
                         return _est(trained("embedding", p, s, args.train_cache), task, args.tol)
                 else:
-                    def get(s=s, p=p, task=task):
-                        return _est(_trained_clean(p, s, args.cache), task, args.tol)
+                    def get(s=s, p=p, task=task, kind=kind):
+                        return _est(_trained_other(kind, p, s, args.cache), task, args.tol)
                 c = cached(args.cache, f"dense_trained_{kind}_p{p:g}_seed{s}", get)
                 vals.append(c["value"])
                 ses.append(c["se"])
@@ -237,6 +246,7 @@ def main(argv=None):
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--tol", type=float, default=1e-5)
     ap.add_argument("--clean", action="store_true", help="dense: also M = 0 (one trained seed)")
+    ap.add_argument("--random", action="store_true", help="dense: also random M, sigma 0.025 (one trained seed)")
     ap.add_argument("--cache", default=CACHE)
     ap.add_argument("--train-cache", default=os.environ.get("CCSOLVE_MECHANISM_CACHE", "/work/runs/mechanism"))
     args = ap.parse_args(argv)
