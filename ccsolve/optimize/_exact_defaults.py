@@ -25,6 +25,8 @@ LARGE_P = 0.02  # p >= LARGE_P: more iterations and tail samples
 BASE_MAXITER = 60
 LARGE_P_MAXITER = 100
 BASE_TAIL_SAMPLES = 1 << 15
+TINY_P_HOPS = 12  # basin-hopping rounds at p <= TINY_P (none above)
+HOP_MAXITER = 30  # projected L-BFGS iterations per hop
 LARGE_P_TAIL_SAMPLES = 1 << 17
 
 
@@ -45,3 +47,11 @@ def default_maxiter(task) -> int:
 
 def default_tail_samples(task) -> int:
     return LARGE_P_TAIL_SAMPLES if (not task.one_hot and task.p >= LARGE_P) else BASE_TAIL_SAMPLES
+
+
+def default_hops(task) -> int:
+    return TINY_P_HOPS if (not task.one_hot and task.p <= TINY_P) else 0
+
+
+def default_hop_maxiter(task) -> int:
+    return HOP_MAXITER
