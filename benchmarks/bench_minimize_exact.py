@@ -17,8 +17,9 @@ Table mode (the p-dependent defaults, docs/exact_objective.md "Defaults by p"): 
 minimize_exact(task) at each p (a p of "one-hot" is the one-hot task), timed, against trained weights read
 from --trained-cache (files trained_embedding_p{p}_seed{s}.npz, ccsolve.Weights.save with metadata; each
 evaluated here with loss_per_feature(method="auto", tol=1e-5)); with --train-missing the seeds
-0..--train-seeds-1 not in the cache are trained first (ccsolve.train defaults, 10,000 steps,
-non_empty_steps=True, i.e. 10,000 non-empty batches; one-hot tasks: 10,000 steps) and saved there:
+0..--train-seeds-1 not in the cache are trained first and saved there: ccsolve.train defaults, 10,000
+steps, with non_empty_steps=True at p < 0.005 (10,000 non-empty batches, the project's convention since
+issue 8; --non-empty-all: at every p) and plain steps at p >= 0.005 and for the one-hot task:
       python benchmarks/bench_minimize_exact.py --table --ps 0.001,0.003,0.01,0.03,one-hot \
           --trained-cache /tmp/smallp2-runs --train-missing
 """
@@ -44,7 +45,9 @@ def main():
     ap.add_argument("--table", action="store_true", help="default call per p against cached trained weights")
     ap.add_argument("--trained-cache", default=None, help="directory of trained_embedding_p{p}_seed{s}.npz")
     ap.add_argument("--train-missing", action="store_true",
-                    help="table mode: train the seeds missing from --trained-cache (non_empty_steps=True) and save them")
+                    help="table mode: train the seeds missing from --trained-cache and save them")
+    ap.add_argument("--non-empty-all", action="store_true",
+                    help="table mode: non_empty_steps=True at every p (default: only at p < 0.005)")
     args = ap.parse_args()
     if args.table:
         return table(args)
@@ -120,9 +123,10 @@ def table(args):
             os.makedirs(args.trained_cache, exist_ok=True)
             for s in range(args.train_seeds):
                 f = os.path.join(args.trained_cache, f"trained_embedding_p{ps}_seed{s}.npz")
+                ne = not task.one_hot and (args.non_empty_all or task.p < 0.005)
                 if not os.path.exists(f):
-                    r = ccsolve.train(task, steps=10_000, seed=s, non_empty_steps=not task.one_hot, progress=False)
-                    r.weights.save(f, steps=10_000, non_empty_steps=not task.one_hot, seed=s)
+                    r = ccsolve.train(task, steps=10_000, seed=s, non_empty_steps=ne, progress=False)
+                    r.weights.save(f, steps=10_000, non_empty_steps=ne, seed=s)
         if args.trained_cache:
             files = [os.path.join(args.trained_cache, f"trained_embedding_p{ps}_seed{s}.npz") for s in range(args.train_seeds)]
             for f in [f for f in files if os.path.exists(f)]:

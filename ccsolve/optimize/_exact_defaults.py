@@ -4,9 +4,12 @@
   one-hot task     init "one_hot" (minimize_one_hot's solution, then L-BFGS on E_1): SNMF's basin is
                    0.0594 after 60 iterations, minimize_one_hot's 0.0551
   p <= 0.002       init "one_hot_continuation": minimize_one_hot's solution, 60 iterations of the default
-                   call at p = 0.005 from it, its weights the start at p (measured at p = 0.001: 0.057239;
-                   through p = 0.002/0.003/0.01/0.02 instead: 0.057597/0.057378/0.057482/0.057734; from
-                   "continuation" 0.057605; all above training, 0.057097)
+                   call at p = 0.005 from it, its weights the start at p, then TINY_P_HOPS basin hops of
+                   HOP_MAXITER iterations (minimize_exact(hops=...)). Every local descent stalls above
+                   training at p = 0.001 (this start alone 0.05732; through p = 0.002/0.003/0.01 or from
+                   "continuation", random inits, other one-hot optima: 0.0573-0.0580; best trained 0.05709):
+                   the stall sits on W_in entries near 0 (E_1 has a kink there), and random multiplicative
+                   kicks followed by short runs keep finding lower basins (docs/exact_objective.md)
   0.002 < p <= 0.005  init "continuation": the default call at p = 0.01 (SNMF, 60 iterations), its weights
                    the start at p (at p = 0.003 SNMF's 60 iterations end far above training; the p = 0.01
                    solution is already in a good basin)
