@@ -68,6 +68,9 @@ def test_default_hops_depend_on_p():
     tiny = minimize_exact(ccsolve.Task(m, 6, 0.001), maxiter=2, n_tail_samples=600, evaluate=False,
                           hop_maxiter=2)
     assert len(tiny.details["hops"]) == 12
+    small = minimize_exact(ccsolve.Task(m, 6, 0.004), maxiter=2, n_tail_samples=600, evaluate=False,
+                           hop_maxiter=2)
+    assert len(small.details["hops"]) == 4
     mid = minimize_exact(ccsolve.Task(m, 6, 0.01), maxiter=2, n_tail_samples=600, evaluate=False)
     assert mid.details["hops"] == ()
 

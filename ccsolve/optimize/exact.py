@@ -349,8 +349,8 @@ def minimize_exact(
              normalises the best W_in's rows (F is invariant to that with the exact readout), multiplies
              every entry by 1 + hop_scale * N(0, 1) and adds 0.3 * hop_scale * mean|W_in| * N(0, 1) (seeded,
              independent of the other draws), then runs hop_maxiter projected iterations. None: the
-             p-dependent default (_exact_defaults.default_hops: 12 hops of 30 iterations at p <= 0.002,
-             none above, where they were not needed); 0: off. Needs projected=True. result.details["hops"]
+             p-dependent default (_exact_defaults.default_hops: 30 iterations each, 12 hops at
+             p <= 0.002, 4 at 0.002 < p <= 0.005, none above and for one-hot tasks); 0: off. Needs projected=True. result.details["hops"]
              lists (F before, F after, kept) per hop.
     evaluate the result's L/p by loss_per_feature(method="auto", tol=eval_tol) with a seed independent
              of the tail samples
