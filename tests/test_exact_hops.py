@@ -12,7 +12,7 @@ def _task(p=0.05):
     return ccsolve.Task(ccsolve.mixing.embedding(12, 120, seed=1), 6, p)
 
 
-KW = dict(init="svd", maxiter=10, n_tail_samples=1200, evaluate=False, seed=3)
+KW = {"init": "svd", "maxiter": 10, "n_tail_samples": 1200, "evaluate": False, "seed": 3}
 
 
 def test_hops_never_raise_the_objective_and_report_the_kept_weights():

@@ -364,8 +364,15 @@ def minimize_exact(
     task = check_task(task)
     v.choice("method", method, {"L-BFGS-B", "CG"})
     task = check_task(task)
-    from ._exact_defaults import (CONTINUATION_P, ONE_HOT_CONTINUATION_P, default_hop_maxiter, default_hops,
-                                  default_init, default_maxiter, default_tail_samples)
+    from ._exact_defaults import (
+        CONTINUATION_P,
+        ONE_HOT_CONTINUATION_P,
+        default_hop_maxiter,
+        default_hops,
+        default_init,
+        default_maxiter,
+        default_tail_samples,
+    )
 
     maxiter = v.positive_int("maxiter", default_maxiter(task) if maxiter is None else maxiter, minimum=0)
     if n_tail_samples is None:
