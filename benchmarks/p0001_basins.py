@@ -55,7 +55,6 @@ def main():
     print("|---|---|---|---|---|---|---|")
     for name, w in models.items():
         t = ind.terms(w)
-        inter = mech.interference(w, m, n_samples=1 << 12)
         split = mech.neuron_split(w)
         part = mech.participation(w)
         w_in = w.W_in / np.linalg.norm(w.W_in, axis=1, keepdims=True)
