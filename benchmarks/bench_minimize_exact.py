@@ -143,7 +143,8 @@ def table(args):
     print("\n| p | init | it. | default L/p | stderr | wall s | best trained (n seeds) | its stderr | SE below best |\n"
           "|---|---|---|---|---|---|---|---|---|")
     for ps, init, it, val, se, dt, nt, bv, bse, z in rows:
-        print(f"| {ps} | {init} | {it} | {val:.6f} | {se:.1e} | {dt:.1f} | {bv:.6f} ({nt}) | {bse:.1e} | {z:.1f} |")
+        zs = "exact" if se == 0 and bse == 0 else f"{z:.1f}"  # one-hot: both losses in closed form
+        print(f"| {ps} | {init} | {it} | {val:.6f} | {se:.1e} | {dt:.1f} | {bv:.6f} ({nt}) | {bse:.1e} | {zs} |")
     print("machine:", uptime())
 
 
