@@ -258,6 +258,7 @@ class ExactMinimizeResult(SolverResult):
     tail, ks, tail_counts, truncation   the objective's tail: mode, sampled strata, samples per stratum,
                   sum_{k > k_max} k w_k (share left out, relative to E_k / k)
     p             task.p (None for one-hot tasks); seconds: wall time, inits and evaluation included
+    details       {"hops": one dict per basin hop (start_objective, objective, kept, n_iter)}
     """
 
     weights: Weights
@@ -350,8 +351,9 @@ def minimize_exact(
              every entry by 1 + hop_scale * N(0, 1) and adds 0.3 * hop_scale * mean|W_in| * N(0, 1) (seeded,
              independent of the other draws), then runs hop_maxiter projected iterations. None: the
              p-dependent default (_exact_defaults.default_hops: 30 iterations each, 12 hops at
-             p <= 0.002, 4 at 0.002 < p <= 0.005, none above and for one-hot tasks); 0: off. Needs projected=True. result.details["hops"]
-             lists (F before, F after, kept) per hop.
+             p <= 0.002, 4 at 0.002 < p <= 0.005, none above and for one-hot tasks); 0: off (the
+             result before hops existed, bit for bit). Needs projected=True. result.details["hops"] has
+             one dict per hop: start_objective, objective, kept, n_iter.
     evaluate the result's L/p by loss_per_feature(method="auto", tol=eval_tol) with a seed independent
              of the tail samples
     Returns ExactMinimizeResult. F is piecewise smooth and not convex: the result is a local minimum.
