@@ -14,9 +14,7 @@
                    the start at p (at p = 0.003 SNMF's 60 iterations end far above training; the p = 0.01
                    solution is already in a good basin), then SMALL_P_HOPS basin hops (at p = 0.003 the
                    run alone beats the best trained seed by only ~2 SE; each hop lowers F by 1-4e-5)
-  0.005 < p < 0.02 init "snmf", 60 iterations, 2^15 tail samples (the issue-13 defaults), then MID_P_HOPS
-                   basin hop (at p = 0.01 the first hop lowers F by 2.3e-4; more hops would break the
-                   2.5x-train time budget there)
+  0.005 < p < 0.02 init "snmf", 60 iterations, 2^15 tail samples (the issue-13 defaults)
   p >= 0.02        init "snmf", 100 iterations, 2^17 tail samples: with 2^15 fixed samples the optimiser
                    fits the sample (F 0.0006 below the independent L/p at p = 0.03)
 """
@@ -32,8 +30,7 @@ BASE_MAXITER = 60
 LARGE_P_MAXITER = 100
 BASE_TAIL_SAMPLES = 1 << 15
 TINY_P_HOPS = 12  # basin-hopping rounds at p <= TINY_P
-SMALL_P_HOPS = 4  # basin-hopping rounds at TINY_P < p <= SMALL_P
-MID_P_HOPS = 1  # basin-hopping rounds at SMALL_P < p < LARGE_P (none at p >= LARGE_P)
+SMALL_P_HOPS = 4  # basin-hopping rounds at TINY_P < p <= SMALL_P (none above)
 HOP_MAXITER = 30  # projected L-BFGS iterations per hop
 LARGE_P_TAIL_SAMPLES = 1 << 17
 
@@ -58,10 +55,8 @@ def default_tail_samples(task) -> int:
 
 
 def default_hops(task) -> int:
-    if task.one_hot or task.p >= LARGE_P:
+    if task.one_hot or task.p > SMALL_P:
         return 0
-    if task.p > SMALL_P:
-        return MID_P_HOPS
     return TINY_P_HOPS if task.p <= TINY_P else SMALL_P_HOPS
 
 

@@ -351,8 +351,7 @@ def minimize_exact(
              every entry by 1 + hop_scale * N(0, 1) and adds 0.3 * hop_scale * mean|W_in| * N(0, 1) (seeded,
              independent of the other draws), then runs hop_maxiter projected iterations. None: the
              p-dependent default (_exact_defaults.default_hops: 30 iterations each, 12 hops at
-             p <= 0.002, 4 at 0.002 < p <= 0.005, 1 at 0.005 < p < 0.02, none at p >= 0.02 and for
-             one-hot tasks); 0: off (the
+             p <= 0.002, 4 at 0.002 < p <= 0.005, none above and for one-hot tasks); 0: off (the
              result before hops existed, bit for bit). Needs projected=True. result.details["hops"] has
              one dict per hop: start_objective, objective, kept, n_iter.
     evaluate the result's L/p by loss_per_feature(method="auto", tol=eval_tol) with a seed independent
