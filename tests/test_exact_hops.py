@@ -67,7 +67,7 @@ def test_default_hops_depend_on_p():
     m = ccsolve.mixing.embedding(12, 120, seed=1)
     tiny = minimize_exact(ccsolve.Task(m, 6, 0.001), maxiter=2, n_tail_samples=600, evaluate=False,
                           hop_maxiter=2)
-    assert len(tiny.details["hops"]) == 12
+    assert len(tiny.details["hops"]) == 4
     small = minimize_exact(ccsolve.Task(m, 6, 0.004), maxiter=2, n_tail_samples=600, evaluate=False,
                            hop_maxiter=2)
     assert len(small.details["hops"]) == 4

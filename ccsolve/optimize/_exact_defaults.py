@@ -29,7 +29,7 @@ LARGE_P = 0.02  # p >= LARGE_P: more iterations and tail samples
 BASE_MAXITER = 60
 LARGE_P_MAXITER = 100
 BASE_TAIL_SAMPLES = 1 << 15
-TINY_P_HOPS = 12  # basin-hopping rounds at p <= TINY_P
+TINY_P_HOPS = 4  # basin-hopping rounds at p <= TINY_P
 SMALL_P_HOPS = 4  # basin-hopping rounds at TINY_P < p <= SMALL_P (none above)
 HOP_MAXITER = 30  # projected L-BFGS iterations per hop
 LARGE_P_TAIL_SAMPLES = 1 << 17

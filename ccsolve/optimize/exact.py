@@ -350,7 +350,7 @@ def minimize_exact(
              normalises the best W_in's rows (F is invariant to that with the exact readout), multiplies
              every entry by 1 + hop_scale * N(0, 1) and adds 0.3 * hop_scale * mean|W_in| * N(0, 1) (seeded,
              independent of the other draws), then runs hop_maxiter projected iterations. None: the
-             p-dependent default (_exact_defaults.default_hops: 30 iterations each, 12 hops at
+             p-dependent default (_exact_defaults.default_hops: 30 iterations each, 4 hops at
              p <= 0.002, 4 at 0.002 < p <= 0.005, none above and for one-hot tasks); 0: off (the
              result before hops existed, bit for bit). Needs projected=True. result.details["hops"] has
              one dict per hop: start_objective, objective, kept, n_iter.
