@@ -169,7 +169,7 @@ def two_dim(w_in, p, c, t_per, k_max, pairs_a, pairs_b):
     return out
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=PRANGE_ONLY)
 def trig_tables(w_in, t_per, k_tab):
     """cos / sin(m h_a w_ai) for m = -k_tab..k_tab, h_a = 2 pi / T_a: (d, n, 2 k_tab + 1) each (the cached
     1-D pieces of every 2-D factor: e^{i(m1 h_a w_ai + m2 h_b w_bi)} is a product of two table entries)."""
@@ -196,7 +196,7 @@ def trig_tables(w_in, t_per, k_tab):
     return tc, ts
 
 
-@njit(cache=True, parallel=True, fastmath={"contract", "arcp", "nsz"})
+@njit(cache=True, parallel=PRANGE_ONLY, fastmath={"contract", "arcp", "nsz"})
 def two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, thr):
     """Same sums as two_dim, same lattice and boxes, evaluated without a complex exp per factor:
     with z_i = alpha_i + i beta_i (alpha_i = c_a w_ai + c_b w_bi, beta_i = m1 h_a w_ai + m2 h_b w_bi),
@@ -351,7 +351,7 @@ def _g12_parts(zr, zi, shr, shi, chr_, chi):
     return g1, g2
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=PRANGE_ONLY)
 def one_dim_fast(w_in, p, c, t_per, k_max, tc, ts, kmin):
     """Same sums as one_dim, with sinh/cosh(s w_i) from the cached trig tables (trig_tables, m >= 0 half)
     and sinh/cosh of the real part once per neuron instead of a complex exp per factor.
