@@ -399,22 +399,18 @@ class Work:
                 self.spm, self.pn, self.pnw, self.zpn)
 
 
-@njit(cache=True, parallel=PRANGE_ONLY)
-def batch_gradient(draw, p, cdf, one_hot, seeds, wt, wo, gram, gtw, gmat, gmat_t, gtg, gtg_diag, sigma,
-                   has_g, gwt, sizes, indptr, indices, values, marks, hs, zh, amat_c, gwt_c, cmat_c, rmat_c,
-                   spm_c, vec_c, gx_c, loss_c, dsig_c, bounds, a1f_b, tmp_b, loss_b, dsig_b, amat, cmat, rmat, spm,
-                   pn, pnw, zpn):
-    """One batch: returns (sum ||e||^2, sum e^T G x) and fills gwt (n, d), amat = A (d, d),
-    cmat = C and rmat = R (n, d) (module doc; no 2/(B n) factor). gwo = W_out A - sigma G C - R is
-    formed by `output_gradient`.
-
-    Two parallel regions: the chunks (draw=True draws chunk c into indptr[c], indices[c], values[c]
-    from seeds[c]; draw=False uses the batch already there), then the one-feature terms by blocks of
-    features. Partial sums are added in chunk / block order, so nothing depends on the thread count.
-    """
-    nc = sizes.shape[0]
+# The two passes of batch_gradient, IR-inlined (inline="always") into batch_gradient and into sparse_block,
+# whose prange loops they then are: sparse_block runs its parallel regions itself instead of through the
+# batch_gradient and _update_rows dispatchers, two levels fewer of Numba's compile pipeline and of LLVM's
+# optimisation of all the linked callee code (cold compile of sparse_block about 12% less, same code and
+# results; issue 17: python benchmarks/compile_times.py -- -m ccsolve.warmup --quiet sparse_block). Each
+# takes at most 30 arguments: a call with more compiles to a *args call, which Numba cannot inline.
+@njit(cache=True, parallel=PRANGE_ONLY, inline="always")
+def _chunk_pass(draw, p, cdf, one_hot, seeds, wt, wo, gram, gtw, gmat, gmat_t, gtg, sigma, has_g, sizes, indptr,
+                indices, values, marks, hs, zh, amat_c, gwt_c, cmat_c, rmat_c, spm_c, vec_c, gx_c, loss_c, dsig_c):
+    """The chunks of batch_gradient, in parallel: chunk c (drawn first if draw) into its own buffers."""
     n = wt.shape[0]
-    for c in prange(nc):
+    for c in prange(sizes.shape[0]):
         size = sizes[c]
         if draw:
             draw_batch(p, cdf, one_hot, n, sizes[c:c + 1], seeds[c:c + 1], indptr[c], indices[c], values[c],
@@ -424,6 +420,14 @@ def batch_gradient(draw, p, cdf, one_hot, seeds, wt, wo, gram, gtw, gmat, gmat_t
                             spm_c[c], vec_c[c, 0], vec_c[c, 1], vec_c[c, 2], gx_c[c])
         loss_c[c] = l1
         dsig_c[c] = l2
+
+
+@njit(cache=True, parallel=PRANGE_ONLY, inline="always")
+def _row_pass(bounds, wt, wo, gram, gtw, gmat, gtg_diag, sigma, has_g, gwt, amat_c, gwt_c, cmat_c, rmat_c,
+              spm_c, loss_c, dsig_c, a1f_b, tmp_b, loss_b, dsig_b, amat, cmat, rmat, spm, pn, pnw, zpn):
+    """The chunks' partial sums added in order, then the one-feature terms by blocks of features in
+    parallel; returns (sum ||e||^2, sum e^T G x)."""
+    nc = loss_c.shape[0]
     _ordered_sum(spm_c, spm)
     for b in prange(bounds.shape[0] - 1):
         i0 = bounds[b]
@@ -447,6 +451,26 @@ def batch_gradient(draw, p, cdf, one_hot, seeds, wt, wo, gram, gtw, gmat, gmat_t
         dsig += dsig_b[b]
     cmat += rmat  # C = C- + C+
     return loss, dsig
+
+
+@njit(cache=True, parallel=PRANGE_ONLY)
+def batch_gradient(draw, p, cdf, one_hot, seeds, wt, wo, gram, gtw, gmat, gmat_t, gtg, gtg_diag, sigma,
+                   has_g, gwt, sizes, indptr, indices, values, marks, hs, zh, amat_c, gwt_c, cmat_c, rmat_c,
+                   spm_c, vec_c, gx_c, loss_c, dsig_c, bounds, a1f_b, tmp_b, loss_b, dsig_b, amat, cmat, rmat, spm,
+                   pn, pnw, zpn):
+    """One batch: returns (sum ||e||^2, sum e^T G x) and fills gwt (n, d), amat = A (d, d),
+    cmat = C and rmat = R (n, d) (module doc; no 2/(B n) factor). gwo = W_out A - sigma G C - R is
+    formed by `output_gradient`.
+
+    Two parallel regions: the chunks (draw=True draws chunk c into indptr[c], indices[c], values[c]
+    from seeds[c]; draw=False uses the batch already there), then the one-feature terms by blocks of
+    features. Partial sums are added in chunk / block order, so nothing depends on the thread count.
+    (sparse_block runs the same two passes itself.)
+    """
+    _chunk_pass(draw, p, cdf, one_hot, seeds, wt, wo, gram, gtw, gmat, gmat_t, gtg, sigma, has_g, sizes, indptr,
+                indices, values, marks, hs, zh, amat_c, gwt_c, cmat_c, rmat_c, spm_c, vec_c, gx_c, loss_c, dsig_c)
+    return _row_pass(bounds, wt, wo, gram, gtw, gmat, gtg_diag, sigma, has_g, gwt, amat_c, gwt_c, cmat_c, rmat_c,
+                     spm_c, loss_c, dsig_c, a1f_b, tmp_b, loss_b, dsig_b, amat, cmat, rmat, spm, pn, pnw, zpn)
 
 
 @njit(cache=True, fastmath=_FAST)
@@ -487,7 +511,7 @@ def _adamw_flat(p, g, m, v, step_size, bc2_sqrt, decay, beta1, beta2, eps):
         p[i] = p[i] * decay - step_size * (mi / (np.sqrt(vi) / bc2_sqrt + eps))
 
 
-@njit(cache=True, parallel=PRANGE_ONLY)
+@njit(cache=True, parallel=PRANGE_ONLY, inline="always")  # into sparse_block
 def _update_rows(bounds, wt, wo, gwt, gwo, amat, gmat, cmat, rmat, sigma, has_g, grad_scale, m_wt, v_wt,
                  m_wo, v_wo, lr, wd, beta1, beta2, eps, step, gram_b, gtw_b):
     """By blocks of rows: gwo, the AdamW step of W_in^T and W_out, and the blocks' parts of the next
@@ -509,7 +533,7 @@ def _update_rows(bounds, wt, wo, gwt, gwo, amat, gmat, cmat, rmat, sigma, has_g,
             np.dot(gmat[i0:i1].T, wo[i0:i1], gtw_b[b])
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=PRANGE_ONLY)
 def sparse_block(wt, wo, sig, m_wt, v_wt, m_wo, v_wo, m_sig, v_sig, gmat, gmat_t, gtg, gtg_diag, has_g,
                  learn, p, cdf, one_hot, seeds, lrs, step0, wd, beta1, beta2, eps, scale_loss, losses, sigmas,
                  sizes, indptr, indices, values, marks, hs, zh, amat_c, gwt_c, cmat_c, rmat_c, spm_c, vec_c,
@@ -549,10 +573,13 @@ def sparse_block(wt, wo, sig, m_wt, v_wt, m_wo, v_wo, m_sig, v_sig, gmat, gmat_t
         _ordered_sum(gram_b, gram)
         if has_g:
             _ordered_sum(gtw_b, gtw)
-        loss, dsig = batch_gradient(draw, p, cdf, one_hot, seeds[t], wt, wo, gram, gtw, gmat, gmat_t, gtg,
-                                    gtg_diag, sigma, has_g, gwt, sizes, indptr, indices, values, marks, hs,
-                                    zh, amat_c, gwt_c, cmat_c, rmat_c, spm_c, vec_c, gx_c, loss_c, dsig_c, bounds,
-                                    a1f_b, tmp_b, loss_b, dsig_b, amat, cmat, rmat, spm, pn, pnw, zpn)
+        # batch_gradient's two passes (inlined here: module note above _chunk_pass)
+        _chunk_pass(draw, p, cdf, one_hot, seeds[t], wt, wo, gram, gtw, gmat, gmat_t, gtg, sigma, has_g, sizes,
+                    indptr, indices, values, marks, hs, zh, amat_c, gwt_c, cmat_c, rmat_c, spm_c, vec_c, gx_c, loss_c,
+                    dsig_c)
+        loss, dsig = _row_pass(bounds, wt, wo, gram, gtw, gmat, gtg_diag, sigma, has_g, gwt, amat_c, gwt_c, cmat_c,
+                               rmat_c, spm_c, loss_c, dsig_c, a1f_b, tmp_b, loss_b, dsig_b, amat, cmat, rmat, spm, pn,
+                               pnw, zpn)
         losses[t] = loss * scale_loss
         if not np.isfinite(loss):
             return t
