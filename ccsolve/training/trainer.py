@@ -483,9 +483,11 @@ def sparse_gradients(xr, wt, wo, sigma, gmat, has_g):
         work.indices[c, : cols.size] = cols
         work.values[c, : cols.size] = block[rows, cols]
         start += size
-    gmat = np.ascontiguousarray(gmat, dtype=np.float64)
-    wo = np.ascontiguousarray(wo, dtype=np.float64)
-    wt = np.ascontiguousarray(wt, dtype=np.float64)
+    # writeable C-contiguous copies: a read-only array (e.g. a Weights field) is another Numba signature,
+    # a second full compile of batch_gradient and output_gradient (issue 17)
+    gmat = np.array(gmat, dtype=np.float64, order="C")
+    wo = np.array(wo, dtype=np.float64, order="C")
+    wt = np.array(wt, dtype=np.float64, order="C")
     gwt = np.empty((n, d))
     gwo = np.empty((n, d))
     loss, dsig = k.batch_gradient(False, 0.0, np.zeros(n + 1), False, np.zeros(sizes.size, np.uint64), wt, wo,
