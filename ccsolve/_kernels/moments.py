@@ -442,3 +442,189 @@ def one_dim_fast(w_in, p, c, t_per, k_max, tc, ts, kmin):
                 out_x[a, j, r] *= sc
                 out_rx[a, j, r] *= sc
     return out_relu, out_sq, out_x, out_rx, tail
+
+
+# ---------------------------------------------------------------------------------------------------
+# gradient with respect to W_in (docs/math.md, "Exact second moments", the gradient)
+
+
+@njit(cache=True, inline="always")
+def _g3(z):
+    """E_t[ReLU(t)^2 e^{zt}] = (e^z (z^2 - 2 z + 2) - 2) / (2 z^3)."""
+    if abs(z) < 0.05:
+        z2 = z * z
+        return 0.5 * (1.0 / 3.0 + z / 4.0 + z2 / 10.0 + z * z2 / 36.0 + z2 * z2 / 168.0
+                      + z * z2 * z2 / 960.0 + z2 * z2 * z2 / 6480.0)
+    return 0.5 * (cmath.exp(z) * (z * z - 2.0 * z + 2.0) - 2.0) / (z * z * z)
+
+
+@njit(cache=True, inline="always")
+def _g4(z):
+    """E_t[t^2 e^{zt}] = ((z^2 + 2) sinh z - 2 z cosh z) / z^3."""
+    if abs(z) < 0.05:
+        z2 = z * z
+        return 1.0 / 3.0 + z2 / 10.0 + z2 * z2 / 168.0 + z2 * z2 * z2 / 6480.0
+    return ((z * z + 2.0) * cmath.sinh(z) - 2.0 * z * cmath.cosh(z)) / (z * z * z)
+
+
+@njit(cache=True, inline="always")
+def _phi_g1(z, sh, ch):
+    """sinh(z)/z and g1(z) = (z cosh z - sinh z)/z^2 from z, sinh z, cosh z (series near 0)."""
+    if abs(z) < 1e-2:
+        z2 = z * z
+        return 1.0 + z2 / 6.0 + z2 * z2 / 120.0, z / 3.0 + z * z2 / 30.0 + z * z2 * z2 / 840.0
+    iz = 1.0 / z
+    ph = sh * iz
+    return ph, (ch - ph) * iz
+
+
+@njit(cache=True, parallel=True)
+def grad_one_dim(w_in, p, c, t_per, k_max, kmin, alpha, beta):
+    """Step-payoff 1-D sums for the W_in gradient. Per neuron a, on the lattice of one_dim (kernel 1/s):
+
+    step_x[a, k, r]  sum of p g1(s w_ak) rest_k / s          -> E_r[x_k 1{U_a > 0}] (no alias: E_r[x_k] = 0)
+    ysum[a, k, r]    sum of E_r[x_k psi_a(x) e^{sU}] / s,  psi_a = sum_j alpha_aj ReLU(x_j) + beta_aj x_j
+                     -> E_r[x_k psi_a 1{U_a > 0}] + alias e^{-kappa}/(1 - e^{-kappa}) E_r[x_k psi_a]
+    E_r: the measure with >= kmin active features; rest_k as in one_dim_fast; the j != k part of psi
+    is the first-order (dual-number) part of prod_{i != k} (f_i + eps p (alpha_ai g2 + beta_ai g1)),
+    by prefix and suffix products. r = 0: to k_max, r = 1: to k_max // 2. Times 2/T (real part)."""
+    d, n = w_in.shape
+    step_x = np.zeros((d, n, 2))
+    ysum = np.zeros((d, n, 2))
+    q = 1.0 - p
+    q1j = q ** (n - 1)
+    q2j = p * q ** (n - 2) if kmin >= 3 else 0.0
+    q2e = q ** (n - 2) if kmin >= 3 else 0.0
+    for a in prange(d):
+        h = 2.0 * np.pi / t_per[a]
+        z = np.empty(n, dtype=np.complex128)
+        ph = np.empty(n, dtype=np.complex128)
+        g1 = np.empty(n, dtype=np.complex128)
+        f = np.empty(n, dtype=np.complex128)
+        cc = np.empty(n, dtype=np.complex128)
+        pv = np.empty(n + 1, dtype=np.complex128)
+        pe = np.empty(n + 1, dtype=np.complex128)
+        sv = np.empty(n + 1, dtype=np.complex128)
+        se = np.empty(n + 1, dtype=np.complex128)
+        half = k_max[a] // 2
+        for m in range(k_max[a] + 1):
+            s = complex(c[a], m * h)
+            wgt = 0.5 if m == 0 else 1.0
+            one = 0.0j
+            ctot = 0.0j
+            for i in range(n):
+                zi = s * w_in[a, i]
+                z[i] = zi
+                phi, g1i = _phi_g1(zi, cmath.sinh(zi), cmath.cosh(zi))
+                ph[i] = phi
+                g1[i] = g1i
+                one += phi
+                f[i] = q + p * phi
+                ci = p * (alpha[a, i] * _g2(zi) + beta[a, i] * g1i)
+                cc[i] = ci
+                ctot += ci
+            pv[0] = 1.0
+            pe[0] = 0.0
+            for i in range(n):
+                pv[i + 1] = pv[i] * f[i]
+                pe[i + 1] = pe[i] * f[i] + pv[i] * cc[i]
+            sv[n] = 1.0
+            se[n] = 0.0
+            for i in range(n - 1, -1, -1):
+                sv[i] = sv[i + 1] * f[i]
+                se[i] = se[i + 1] * f[i] + sv[i + 1] * cc[i]
+            ks = wgt / s
+            for k in range(n):
+                rest = pv[k] * sv[k + 1] - q1j - q2j * (one - ph[k])
+                eps = pv[k] * se[k + 1] + pe[k] * sv[k + 1] - q2e * (ctot - cc[k])
+                zk = z[k]
+                vs = (ks * p * g1[k] * rest).real
+                vy = (ks * p * (g1[k] * eps + (alpha[a, k] * _g3(zk) + beta[a, k] * _g4(zk)) * rest)).real
+                step_x[a, k, 0] += vs
+                ysum[a, k, 0] += vy
+                if m <= half:
+                    step_x[a, k, 1] += vs
+                    ysum[a, k, 1] += vy
+        sc = 2.0 / t_per[a]
+        for k in range(n):
+            for r in range(2):
+                step_x[a, k, r] *= sc
+                ysum[a, k, r] *= sc
+    return step_x, ysum
+
+
+@njit(cache=True, parallel=True)
+def grad_two_dim(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin):
+    """Step x ReLU 2-D sums for the W_in gradient, per pair (a, b) and coordinate k, on the box of two_dim:
+
+    dab[t, k, r]  (1/(T_a T_b)) sum of H_k(s) / (s1 s2^2)   -> E_r[x_k 1{U_a > 0} ReLU(U_b)] + aliases
+    dba[t, k, r]  same with 1 / (s1^2 s2)                     -> E_r[x_k ReLU(U_a) 1{U_b > 0}] + aliases
+    H_k = p g1(z_k) (prod_{i != k} f_i - strata below kmin), z_i = s1 w_ai + s2 w_bi (sinh / cosh from the
+    trig tables and sinh / cosh of the real part). r = 0: the box (K_a, K_b), r = 1: (3 K_a // 4, 3 K_b // 4).
+    """
+    n = w_in.shape[1]
+    k_tab = (tc.shape[2] - 1) // 2
+    n_pairs = pairs_a.shape[0]
+    dab = np.zeros((n_pairs, n, 2))
+    dba = np.zeros((n_pairs, n, 2))
+    q = 1.0 - p
+    q1j = q ** (n - 1)
+    q2j = p * q ** (n - 2) if kmin >= 3 else 0.0
+    for t in prange(n_pairs):
+        a = pairs_a[t]
+        b = pairs_b[t]
+        ha = 2.0 * np.pi / t_per[a]
+        hb = 2.0 * np.pi / t_per[b]
+        ka = k_max[a]
+        kb = k_max[b]
+        al = np.empty(n)
+        sha = np.empty(n)
+        cha = np.empty(n)
+        for i in range(n):
+            al[i] = c[a] * w_in[a, i] + c[b] * w_in[b, i]
+            sha[i] = np.sinh(al[i])
+            cha[i] = np.cosh(al[i])
+        ph = np.empty(n, dtype=np.complex128)
+        g1 = np.empty(n, dtype=np.complex128)
+        pre = np.empty(n + 1, dtype=np.complex128)
+        suf = np.empty(n + 1, dtype=np.complex128)
+        sc = 2.0 / (t_per[a] * t_per[b])
+        for m1 in range(ka + 1):
+            s1 = complex(c[a], m1 * ha)
+            lo = 0 if m1 == 0 else -kb
+            for m2 in range(lo, kb + 1):
+                s2 = complex(c[b], m2 * hb)
+                one = 0.0j
+                pre[0] = 1.0
+                for i in range(n):
+                    ca1 = tc[a, i, k_tab + m1]
+                    sa1 = ts[a, i, k_tab + m1]
+                    cb = tc[b, i, k_tab + m2]
+                    sb = ts[b, i, k_tab + m2]
+                    cosb = ca1 * cb - sa1 * sb
+                    sinb = sa1 * cb + ca1 * sb
+                    zi = complex(al[i], m1 * ha * w_in[a, i] + m2 * hb * w_in[b, i])
+                    sh = complex(sha[i] * cosb, cha[i] * sinb)
+                    ch = complex(cha[i] * cosb, sha[i] * sinb)
+                    phi, g1i = _phi_g1(zi, sh, ch)
+                    ph[i] = phi
+                    g1[i] = g1i
+                    one += phi
+                    pre[i + 1] = pre[i] * (q + p * phi)
+                suf[n] = 1.0
+                for i in range(n - 1, -1, -1):
+                    suf[i] = suf[i + 1] * (q + p * ph[i])
+                wgt = 0.5 if (m1 == 0 and m2 == 0) else 1.0
+                kab = wgt * sc / (s1 * s2 * s2)
+                kba = wgt * sc / (s1 * s1 * s2)
+                inner = 4 * m1 <= 3 * ka and 4 * abs(m2) <= 3 * kb
+                for k in range(n):
+                    hk = p * g1[k] * (pre[k] * suf[k + 1] - q1j - q2j * (one - ph[k]))
+                    vab = (kab * hk).real
+                    vba = (kba * hk).real
+                    dab[t, k, 0] += vab
+                    dba[t, k, 0] += vba
+                    if inner:
+                        dab[t, k, 1] += vab
+                        dba[t, k, 1] += vba
+    return dab, dba
