@@ -554,19 +554,23 @@ def grad_one_dim(w_in, p, c, t_per, k_max, kmin, alpha, beta):
 
 
 @njit(cache=True, parallel=True)
-def grad_two_dim(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin):
+def grad_two_dim(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, thr):
     """Step x ReLU 2-D sums for the W_in gradient, per pair (a, b) and coordinate k, on the box of two_dim:
 
     dab[t, k, r]  (1/(T_a T_b)) sum of H_k(s) / (s1 s2^2)   -> E_r[x_k 1{U_a > 0} ReLU(U_b)] + aliases
     dba[t, k, r]  same with 1 / (s1^2 s2)                     -> E_r[x_k ReLU(U_a) 1{U_b > 0}] + aliases
     H_k = p g1(z_k) (prod_{i != k} f_i - strata below kmin), z_i = s1 w_ai + s2 w_bi (sinh / cosh from the
-    trig tables and sinh / cosh of the real part). r = 0: the box (K_a, K_b), r = 1: (3 K_a // 4, 3 K_b // 4).
+    trig tables and sinh / cosh of the real part). Region: the cross of two_dim_fast (row m1 + 1 runs to the
+    last |m2| of row m1 whose largest |term| over k exceeds thr, plus max(2, r / 4); thr <= 0: the box).
+    r = 0: the region, r = 1: m1 <= 3 K_a / 4, |m2| <= 3 r(m1) / 4 (the refinement estimate).
+    nodes[t]: lattice nodes evaluated.
     """
     n = w_in.shape[1]
     k_tab = (tc.shape[2] - 1) // 2
     n_pairs = pairs_a.shape[0]
     dab = np.zeros((n_pairs, n, 2))
     dba = np.zeros((n_pairs, n, 2))
+    nodes = np.zeros(n_pairs)
     q = 1.0 - p
     q1j = q ** (n - 1)
     q2j = p * q ** (n - 2) if kmin >= 3 else 0.0
@@ -589,10 +593,13 @@ def grad_two_dim(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin):
         pre = np.empty(n + 1, dtype=np.complex128)
         suf = np.empty(n + 1, dtype=np.complex128)
         sc = 2.0 / (t_per[a] * t_per[b])
+        r = kb
         for m1 in range(ka + 1):
             s1 = complex(c[a], m1 * ha)
-            lo = 0 if m1 == 0 else -kb
-            for m2 in range(lo, kb + 1):
+            lo = 0 if m1 == 0 else -r
+            last = -1
+            for m2 in range(lo, r + 1):
+                nodes[t] += 1
                 s2 = complex(c[b], m2 * hb)
                 one = 0.0j
                 pre[0] = 1.0
@@ -617,14 +624,20 @@ def grad_two_dim(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin):
                 wgt = 0.5 if (m1 == 0 and m2 == 0) else 1.0
                 kab = wgt * sc / (s1 * s2 * s2)
                 kba = wgt * sc / (s1 * s1 * s2)
-                inner = 4 * m1 <= 3 * ka and 4 * abs(m2) <= 3 * kb
+                inner = 4 * m1 <= 3 * ka and 4 * abs(m2) <= 3 * r
+                big = 0.0
                 for k in range(n):
                     hk = p * g1[k] * (pre[k] * suf[k + 1] - q1j - q2j * (one - ph[k]))
                     vab = (kab * hk).real
                     vba = (kba * hk).real
+                    big = max(big, abs(vab), abs(vba))
                     dab[t, k, 0] += vab
                     dba[t, k, 0] += vba
                     if inner:
                         dab[t, k, 1] += vab
                         dba[t, k, 1] += vba
-    return dab, dba
+                if big > thr and abs(m2) > last:
+                    last = abs(m2)
+            if thr > 0.0:
+                r = min(r, last + max(2, r // 4))
+    return dab, dba, nodes

@@ -215,7 +215,7 @@ def _restricted(w: np.ndarray, p: float, tol: float, kmin: int, k1_max: int, k2_
     return hh, hx, hr, h1, hh_e, hx_err, hr_err, h1_err, details
 
 
-def _grad_w_in_restricted(wl, p, kmin, details, hx_r, gl, alpha, beta):
+def _grad_w_in_restricted(wl, p, kmin, details, hx_r, gl, alpha, beta, thr):
     """d(restricted loss)/dW_in on the live rows, and its refinement error (same shape).
 
     With r = W_out^T (W_out h - y), dL/dw_a = 2 E[r_a 1{U_a > 0} x]: the pairs (a, b != a) need
@@ -242,9 +242,12 @@ def _grad_w_in_restricted(wl, p, kmin, details, hx_r, gl, alpha, beta):
     k2 = np.asarray(details["k2"], dtype=np.int64)
     if ia.size:
         tc, ts = k.trig_tables(wl, t_per, int(k2.max()))
-        dab, dba = k.grad_two_dim(wl, p, c, t_per, k2, ia.astype(np.int64), ib.astype(np.int64), tc, ts, kmin)
+        dab, dba, nodes = k.grad_two_dim(wl, p, c, t_per, k2, ia.astype(np.int64), ib.astype(np.int64), tc, ts,
+                                         kmin, thr)
     else:
         dab = dba = np.zeros((0, n, 2))
+        nodes = np.zeros(0)
+    details["grad_factor_evals_2d"] = int(nodes.sum()) * n
     out = []
     for r in range(2):
         sd = np.zeros((dl, n))
@@ -375,7 +378,7 @@ def moments_loss(weights: Weights, task: Task, tol: float = 1e-7, grad: bool = F
         gl = g[np.ix_(live, live)]
         alpha = w_out.T[live]
         beta = (w_out.T @ m)[live]
-        gr, gr_err = _grad_w_in_restricted(wl, p, kmin, details, hx_r, gl, alpha, beta)
+        gr, gr_err = _grad_w_in_restricted(wl, p, kmin, details, hx_r, gl, alpha, beta, entry_tol * CROSS_THR)
         g_in = np.zeros_like(w)
         g_in[live] = gr / norm
         details["grad_W_in_error"] = float(np.max(gr_err, initial=0.0) / norm)
