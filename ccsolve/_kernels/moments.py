@@ -641,3 +641,199 @@ def grad_two_dim(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, thr):
             if thr > 0.0:
                 r = min(r, last + max(2, r // 4))
     return dab, dba, nodes
+
+
+@njit(cache=True, parallel=True, fastmath={"contract", "arcp", "nsz"})
+def grad_two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, thr):
+    """Same sums, region and outputs as grad_two_dim (kept as its test oracle), in real arithmetic with the
+    loops over a row's m2 innermost (vectorisable): per row, phi_i, g1_i and the prefix products are stored
+    for every (i, m2), then a downward pass over i with the running suffix product accumulates each k."""
+    n = w_in.shape[1]
+    k_tab = (tc.shape[2] - 1) // 2
+    n_pairs = pairs_a.shape[0]
+    dab = np.zeros((n_pairs, n, 2))
+    dba = np.zeros((n_pairs, n, 2))
+    nodes = np.zeros(n_pairs)
+    q = 1.0 - p
+    q1j = q ** (n - 1)
+    q2j = p * q ** (n - 2) if kmin >= 3 else 0.0
+    for t in prange(n_pairs):
+        a = pairs_a[t]
+        b = pairs_b[t]
+        ha = 2.0 * np.pi / t_per[a]
+        hb = 2.0 * np.pi / t_per[b]
+        ka = k_max[a]
+        kb = k_max[b]
+        ln = 2 * kb + 1
+        off = k_tab - kb
+        al = np.empty(n)
+        sha = np.empty(n)
+        cha = np.empty(n)
+        for i in range(n):
+            al[i] = c[a] * w_in[a, i] + c[b] * w_in[b, i]
+            sha[i] = np.sinh(al[i])
+            cha[i] = np.cosh(al[i])
+        phr = np.empty((n, ln))
+        phi_ = np.empty((n, ln))
+        g1r = np.empty((n, ln))
+        g1i = np.empty((n, ln))
+        prr = np.empty((n, ln))
+        pri = np.empty((n, ln))
+        cur_r = np.empty(ln)
+        cur_i = np.empty(ln)
+        one_r = np.empty(ln)
+        one_i = np.empty(ln)
+        kabr = np.empty(ln)
+        kabi = np.empty(ln)
+        kbar = np.empty(ln)
+        kbai = np.empty(ln)
+        inw = np.empty(ln)
+        big = np.empty(ln)
+        mm2 = np.empty(ln)
+        for j in range(ln):
+            mm2[j] = j - kb
+        sc = 2.0 / (t_per[a] * t_per[b])
+        r = kb
+        for m1 in range(ka + 1):
+            j0 = kb - r
+            j1 = kb + r + 1
+            nj = j1 - j0
+            nodes[t] += nj if m1 > 0 else r + 1
+            s1 = complex(c[a], m1 * ha)
+            in_row = 4 * m1 <= 3 * ka
+            for j in range(j0, j1):
+                m2 = j - kb
+                s2 = complex(c[b], m2 * hb)
+                wgt = 1.0
+                if m1 == 0:
+                    wgt = 0.0 if m2 < 0 else (0.5 if m2 == 0 else 1.0)
+                kab = wgt * sc / (s1 * s2 * s2)
+                kba = wgt * sc / (s1 * s1 * s2)
+                kabr[j] = kab.real
+                kabi[j] = kab.imag
+                kbar[j] = kba.real
+                kbai[j] = kba.imag
+                inw[j] = 1.0 if (in_row and 4 * abs(m2) <= 3 * r) else 0.0
+                cur_r[j] = 1.0
+                cur_i[j] = 0.0
+                one_r[j] = 0.0
+                one_i[j] = 0.0
+                big[j] = 0.0
+            vm2 = mm2[j0:j1]
+            vcr = cur_r[j0:j1]
+            vci = cur_i[j0:j1]
+            vor = one_r[j0:j1]
+            voi = one_i[j0:j1]
+            for i in range(n):
+                ca1 = tc[a, i, k_tab + m1]
+                sa1 = ts[a, i, k_tab + m1]
+                b1 = m1 * ha * w_in[a, i]
+                tb = hb * w_in[b, i]
+                ali = al[i]
+                shi = sha[i]
+                chi = cha[i]
+                tcb = tc[b, i, off + j0:off + j1]
+                tsb = ts[b, i, off + j0:off + j1]
+                vphr = phr[i, j0:j1]
+                vphi = phi_[i, j0:j1]
+                vg1r = g1r[i, j0:j1]
+                vg1i = g1i[i, j0:j1]
+                vprr = prr[i, j0:j1]
+                vpri = pri[i, j0:j1]
+                for j in range(nj):
+                    cb = tcb[j]
+                    sb = tsb[j]
+                    cosb = ca1 * cb - sa1 * sb
+                    sinb = sa1 * cb + ca1 * sb
+                    beta = b1 + vm2[j] * tb
+                    sr = shi * cosb
+                    si = chi * sinb
+                    cr = chi * cosb
+                    ci = shi * sinb
+                    r2 = ali * ali + beta * beta
+                    if r2 > 1e-6:
+                        inv = 1.0 / r2
+                        izr = ali * inv
+                        izi = -beta * inv
+                        fr = sr * izr - si * izi
+                        fi = sr * izi + si * izr
+                        dr = cr - fr
+                        di = ci - fi
+                        gr = dr * izr - di * izi
+                        gi = dr * izi + di * izr
+                    else:  # series: phi = 1 + z^2/6 + z^4/120, g1 = z/3 + z^3/30 + z^5/840
+                        z2r = ali * ali - beta * beta
+                        z2i = 2.0 * ali * beta
+                        z4r = z2r * z2r - z2i * z2i
+                        z4i = 2.0 * z2r * z2i
+                        fr = 1.0 + z2r / 6.0 + z4r / 120.0
+                        fi = z2i / 6.0 + z4i / 120.0
+                        ur = 1.0 / 3.0 + z2r / 30.0 + z4r / 840.0
+                        ui = z2i / 30.0 + z4i / 840.0
+                        gr = ali * ur - beta * ui
+                        gi = ali * ui + beta * ur
+                    vphr[j] = fr
+                    vphi[j] = fi
+                    vg1r[j] = gr
+                    vg1i[j] = gi
+                    xr = vcr[j]
+                    xi = vci[j]
+                    vprr[j] = xr
+                    vpri[j] = xi
+                    vor[j] += fr
+                    voi[j] += fi
+                    ffr = q + p * fr
+                    ffi = p * fi
+                    vcr[j] = xr * ffr - xi * ffi
+                    vci[j] = xr * ffi + xi * ffr
+            for j in range(j0, j1):  # the running suffix product
+                cur_r[j] = 1.0
+                cur_i[j] = 0.0
+            vkabr = kabr[j0:j1]
+            vkabi = kabi[j0:j1]
+            vkbar = kbar[j0:j1]
+            vkbai = kbai[j0:j1]
+            vin = inw[j0:j1]
+            vbig = big[j0:j1]
+            for i in range(n - 1, -1, -1):
+                vphr = phr[i, j0:j1]
+                vphi = phi_[i, j0:j1]
+                vg1r = g1r[i, j0:j1]
+                vg1i = g1i[i, j0:j1]
+                vprr = prr[i, j0:j1]
+                vpri = pri[i, j0:j1]
+                s_ab0 = 0.0
+                s_ab1 = 0.0
+                s_ba0 = 0.0
+                s_ba1 = 0.0
+                for j in range(nj):
+                    fr = vphr[j]
+                    fi = vphi[j]
+                    xr = vcr[j]
+                    xi = vci[j]
+                    rr = vprr[j] * xr - vpri[j] * xi - q1j - q2j * (vor[j] - fr)
+                    ri = vprr[j] * xi + vpri[j] * xr - q2j * (voi[j] - fi)
+                    hr_ = p * (vg1r[j] * rr - vg1i[j] * ri)
+                    hi_ = p * (vg1r[j] * ri + vg1i[j] * rr)
+                    vab = vkabr[j] * hr_ - vkabi[j] * hi_
+                    vba = vkbar[j] * hr_ - vkbai[j] * hi_
+                    s_ab0 += vab
+                    s_ba0 += vba
+                    s_ab1 += vab * vin[j]
+                    s_ba1 += vba * vin[j]
+                    vbig[j] = max(vbig[j], abs(vab), abs(vba))
+                    ffr = q + p * fr
+                    ffi = p * fi
+                    vcr[j] = xr * ffr - xi * ffi
+                    vci[j] = xr * ffi + xi * ffr
+                dab[t, i, 0] += s_ab0
+                dab[t, i, 1] += s_ab1
+                dba[t, i, 0] += s_ba0
+                dba[t, i, 1] += s_ba1
+            if thr > 0.0:
+                last = -1
+                for j in range(j0, j1):
+                    if big[j] > thr and abs(j - kb) > last:
+                        last = abs(j - kb)
+                r = min(r, last + max(2, r // 4))
+    return dab, dba, nodes

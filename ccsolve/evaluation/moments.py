@@ -242,8 +242,8 @@ def _grad_w_in_restricted(wl, p, kmin, details, hx_r, gl, alpha, beta, thr):
     k2 = np.asarray(details["k2"], dtype=np.int64)
     if ia.size:
         tc, ts = k.trig_tables(wl, t_per, int(k2.max()))
-        dab, dba, nodes = k.grad_two_dim(wl, p, c, t_per, k2, ia.astype(np.int64), ib.astype(np.int64), tc, ts,
-                                         kmin, thr)
+        dab, dba, nodes = k.grad_two_dim_fast(wl, p, c, t_per, k2, ia.astype(np.int64), ib.astype(np.int64), tc, ts,
+                                              kmin, thr)
     else:
         dab = dba = np.zeros((0, n, 2))
         nodes = np.zeros(0)
