@@ -295,3 +295,23 @@ def test_grad_w_in_matches_long_monte_carlo():
     mean, se = g.mean(0), g.std(0) / np.sqrt(len(x))
     assert np.all(np.abs(r.grad_W_in - mean) <= 4 * se + 1e-12), np.max(np.abs(r.grad_W_in - mean) / (se + 1e-300))
     assert np.all(r.grad_W_in[3] == 0) and np.max(se[:3]) < 2e-3
+
+
+@pytest.mark.parametrize("kmin, thr", [(2, 0.0), (3, 1e-9)])
+def test_grad_two_dim_fast_matches_simple_kernel(kmin, thr):
+    from ccsolve._kernels import moments as k
+
+    rng = np.random.default_rng(23)
+    w = rng.normal(size=(4, 9)) * 0.5
+    w[1, 2] = 1e-5  # near-zero factors take the series branch
+    w[2, 2] = -1e-5
+    t_per = 1.02 * np.abs(w).sum(axis=1)
+    c = 2.0 / t_per
+    kmax = np.array([12, 9, 15, 7], dtype=np.int64)
+    ia, ib = (x.astype(np.int64) for x in np.triu_indices(4, 1))
+    tc, ts = k.trig_tables(w, t_per, 16)
+    slow = k.grad_two_dim(w, 0.4, c, t_per, kmax, ia, ib, tc, ts, kmin, thr)
+    fast = k.grad_two_dim_fast(w, 0.4, c, t_per, kmax, ia, ib, tc, ts, kmin, thr)
+    for s, f in zip(slow, fast):
+        assert np.allclose(s, f, rtol=1e-11, atol=1e-13)
+    assert np.max(np.abs(slow[0])) > 1e-3
