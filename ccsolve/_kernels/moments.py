@@ -480,7 +480,7 @@ def _phi_g1(z, sh, ch):
     return ph, (ch - ph) * iz
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=PRANGE_ONLY)
 def grad_one_dim(w_in, p, c, t_per, k_max, kmin, alpha, beta):
     """Step-payoff 1-D sums for the W_in gradient. Per neuron a, on the lattice of one_dim (kernel 1/s):
 
@@ -555,7 +555,7 @@ def grad_one_dim(w_in, p, c, t_per, k_max, kmin, alpha, beta):
     return step_x, ysum
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=PRANGE_ONLY)
 def grad_two_dim(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, thr):
     """Step x ReLU 2-D sums for the W_in gradient, per pair (a, b) and coordinate k, on the box of two_dim:
 
@@ -645,7 +645,7 @@ def grad_two_dim(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, thr):
     return dab, dba, nodes
 
 
-@njit(cache=True, parallel=True, fastmath={"contract", "arcp", "nsz"})
+@njit(cache=True, parallel=PRANGE_ONLY, fastmath={"contract", "arcp", "nsz"})
 def grad_two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, thr):
     """Same sums, region and outputs as grad_two_dim (kept as its test oracle), in real arithmetic with the
     loops over a row's m2 innermost (vectorisable): per row, phi_i, g1_i and the prefix products are stored
