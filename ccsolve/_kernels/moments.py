@@ -726,6 +726,7 @@ def grad_two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, 
             vci = cur_i[j0:j1]
             vor = one_r[j0:j1]
             voi = one_i[j0:j1]
+            nsmall = 0
             for i in range(n):
                 ca1 = tc[a, i, k_tab + m1]
                 sa1 = ts[a, i, k_tab + m1]
@@ -753,27 +754,17 @@ def grad_two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, 
                     cr = chi * cosb
                     ci = shi * sinb
                     r2 = ali * ali + beta * beta
-                    if r2 > 1e-6:
-                        inv = 1.0 / r2
-                        izr = ali * inv
-                        izi = -beta * inv
-                        fr = sr * izr - si * izi
-                        fi = sr * izi + si * izr
-                        dr = cr - fr
-                        di = ci - fi
-                        gr = dr * izr - di * izi
-                        gi = dr * izi + di * izr
-                    else:  # series: phi = 1 + z^2/6 + z^4/120, g1 = z/3 + z^3/30 + z^5/840
-                        z2r = ali * ali - beta * beta
-                        z2i = 2.0 * ali * beta
-                        z4r = z2r * z2r - z2i * z2i
-                        z4i = 2.0 * z2r * z2i
-                        fr = 1.0 + z2r / 6.0 + z4r / 120.0
-                        fi = z2i / 6.0 + z4i / 120.0
-                        ur = 1.0 / 3.0 + z2r / 30.0 + z4r / 840.0
-                        ui = z2i / 30.0 + z4i / 840.0
-                        gr = ali * ur - beta * ui
-                        gi = ali * ui + beta * ur
+                    small = r2 <= 1e-6
+                    nsmall += small
+                    inv = 1.0 / max(r2, 1e-6)  # finite for the small ones, which are redone below
+                    izr = ali * inv
+                    izi = -beta * inv
+                    fr = sr * izr - si * izi
+                    fi = sr * izi + si * izr
+                    dr = cr - fr
+                    di = ci - fi
+                    gr = dr * izr - di * izi
+                    gi = dr * izi + di * izr
                     vphr[j] = fr
                     vphi[j] = fi
                     vg1r[j] = gr
@@ -788,6 +779,32 @@ def grad_two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, 
                     ffi = p * fi
                     vcr[j] = xr * ffr - xi * ffi
                     vci[j] = xr * ffi + xi * ffr
+                if nsmall > 0:  # |z| < 1e-3 (rare): the series, and the prefix products from here on
+                    nsmall = 0
+                    for j in range(nj):
+                        beta = b1 + vm2[j] * tb
+                        if ali * ali + beta * beta <= 1e-6:
+                            # phi = 1 + z^2/6 + z^4/120, g1 = z/3 + z^3/30 + z^5/840
+                            z2r = ali * ali - beta * beta
+                            z2i = 2.0 * ali * beta
+                            z4r = z2r * z2r - z2i * z2i
+                            z4i = 2.0 * z2r * z2i
+                            fr = 1.0 + z2r / 6.0 + z4r / 120.0
+                            fi = z2i / 6.0 + z4i / 120.0
+                            ur = 1.0 / 3.0 + z2r / 30.0 + z4r / 840.0
+                            ui = z2i / 30.0 + z4i / 840.0
+                            vor[j] += fr - vphr[j]
+                            voi[j] += fi - vphi[j]
+                            vphr[j] = fr
+                            vphi[j] = fi
+                            vg1r[j] = ali * ur - beta * ui
+                            vg1i[j] = ali * ui + beta * ur
+                            xr = vprr[j]
+                            xi = vpri[j]
+                            ffr = q + p * fr
+                            ffi = p * fi
+                            vcr[j] = xr * ffr - xi * ffi
+                            vci[j] = xr * ffi + xi * ffr
             for j in range(j0, j1):  # the running suffix product
                 cur_r[j] = 1.0
                 cur_i[j] = 0.0
