@@ -83,6 +83,7 @@ def main(argv=None):
     ap.add_argument("--tol", type=float, default=1e-5)
     ap.add_argument("--max-evals", type=int, default=None, help="parametric's max_evals (default its own)")
     ap.add_argument("--only-trained", action="store_true", help="fill the trained L/p cache and stop")
+    ap.add_argument("--points", default=None, help="kind:p,... (default all; one-hot rows need --points all)")
     args = ap.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
     os.makedirs(args.cache, exist_ok=True)
@@ -91,7 +92,9 @@ def main(argv=None):
         args.max_evals = inspect.signature(parametric).parameters["max_evals"].default
     print(f"machine: {os.cpu_count()}-core, load average {os.getloadavg()[0]:.1f} at start\n")
     rows = []
-    for kind, p in POINTS:
+    points = POINTS if args.points in (None, "all") else [(k, float(q)) for k, q in
+                                                          (x.split(":") for x in args.points.split(","))]
+    for kind, p in points:
         tr = trained_lp(kind, p, seeds, args.cache, args.tol)
         if args.only_trained:
             continue
@@ -110,6 +113,8 @@ def main(argv=None):
         ps = ", ".join(f"{k}={val:.4g}" for k, val in prm.items())
         print(f"| {kind} | {p} | {m:.6f} ± {se:.1e} (sd {vals.std(ddof=1):.1e}, {len(tr)}) | "
               f"{pe['value']:.6f} ± {pe['stderr']:.1e} | {pe['value'] / m:.4f} | {ps} |")
+    if args.points not in (None, "all"):
+        return
     print("\none-hot limit (exact one-hot loss; trained = the p = 0.001 models' one-hot loss, a reference only)\n")
     print("| M | trained p=0.001 one-hot (mean, seeds) | parametric fitted one-hot | ratio | parameters |")
     print("|---|---|---|---|---|")
