@@ -22,10 +22,11 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-import ccsolve as cc  # noqa: E402
-from ccsolve._io import atomic_write_json  # noqa: E402
-from ccsolve.optimize.parametric import parametric, parametric_weights  # noqa: E402
-from mechanism_common import DEFAULT_CACHE, MIXINGS, task, trained  # noqa: E402
+from ccsolve._io import atomic_write_json
+from mechanism_common import DEFAULT_CACHE, task, trained
+
+import ccsolve as cc
+from ccsolve.optimize.parametric import parametric, parametric_weights
 
 POINTS = [("embedding", 0.01), ("random", 0.01), ("symmetric", 0.01), ("embedding", 0.001),
           ("embedding", 0.003), ("embedding", 0.03), ("random", 0.001), ("symmetric", 0.001)]
@@ -56,7 +57,7 @@ def trained_lp(kind, p, seeds, cache, tol):
     out = []
     for s in seeds:
         w = trained(kind, p, s, cache)
-        out.append(cached(os.path.join(cache, f"lp{tol:g}_trained_{kind}_{p:g}_{s}.json"), lambda: lp(w, t, tol)))
+        out.append(cached(os.path.join(cache, f"lp{tol:g}_trained_{kind}_{p:g}_{s}.json"), lambda w=w: lp(w, t, tol)))
         log(f"trained {kind} p={p:g} seed {s}: {out[-1]['value']:.6f} ± {out[-1]['stderr']:.1e}")
     return out
 
@@ -100,7 +101,7 @@ def main(argv=None):
             continue
         w, d = parametric_fit(kind, p, args.cache, args.max_evals)
         pe = cached(os.path.join(args.cache, f"lp{args.tol:g}_parametric2_{kind}_{p:g}_{args.max_evals}.json"),
-                    lambda: lp(w, task(kind, p), args.tol))
+                    lambda w=w, kind=kind, p=p: lp(w, task(kind, p), args.tol))
         rows.append((kind, f"{p:g}", tr, pe, d["parameters"]))
     if args.only_trained:
         return

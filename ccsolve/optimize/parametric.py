@@ -33,13 +33,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..core.results import Result
 from ..core import validation as v
 from ..core.blas import one_blas_thread
+from ..core.results import Result
 from ..core.task import Task, check_task
 from ..core.weights import Weights
 
-__all__ = ["ParametricResult", "parametric", "parametric_weights", "sparse_snmf", "ROUNDS", "REFINE_ROUNDS"]
+__all__ = ["REFINE_ROUNDS", "ROUNDS", "ParametricResult", "parametric", "parametric_weights", "sparse_snmf"]
 
 ROUNDS = 150  # alternating rounds of sparse_snmf (a fixed constant of the construction)
 REFINE_ROUNDS = 2  # readout / B-step rounds when "mu" is given (a fixed constant of the construction)
