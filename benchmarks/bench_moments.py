@@ -1,14 +1,21 @@
 """Precision per second of moments_loss (exact second moments) against plain Monte Carlo, in one run.
 
-Trained-like weights: ccsolve.train(task, steps=2000, seed=0) at each p, embedding M (seed 0).
-precision per second = 1 / (error^2 * seconds): error = the moments' refinement estimate, or the MC
-standard error. Also reports |moments - MC| / MC stderr. JIT warm-up outside the timing.
+Trained-like weights: ccsolve.train(task, steps=2000, seed=0) at each p, embedding M (seed 0), cached in
+--cache. Per p: moments_loss(tol=--tol) (median wall time of --repeat calls), its error estimate and its
+actual error against a reference moments_loss(tol=--ref-tol) (not timed); plain Monte Carlo
+(loss_per_feature(method="monte_carlo"), --mc-samples samples, seed 1). precision per second =
+1 / (error^2 * seconds), error = the moments' error estimate (not the smaller actual error) or the MC
+standard error; "MC-equivalent se" = the standard error plain MC reaches in the moments' time. JIT warm-up
+outside the timing. --curve: 100 points p = 1e-3..1 on the p = 0.3 weights (exact strata where their
+bound allows, moments at p >= --curve-min-p where the 2-D box cost is below --curve-max-evals, else
+reported as not covered).
 
-    PYTHONPATH=. nice -n 10 python benchmarks/bench_moments.py [--ps 0.1 0.3 1] [--mc-samples 2097152]
+    PYTHONPATH=. flock /tmp/timing.lock python benchmarks/bench_moments.py [--ps 0.1 0.3 1] [--curve]
 """
 
 import argparse
 import os
+import statistics
 import time
 
 import numpy as np
@@ -17,48 +24,90 @@ import ccsolve as cc
 from ccsolve.evaluation.moments import moments_loss
 
 
+def weights_at(p, m, steps, cache):
+    path = f"{cache}/p{p}_s{steps}.npz"
+    if os.path.exists(path):
+        z = np.load(path)
+        return cc.Weights(z["W_in"], z["W_out"])
+    w = cc.train(cc.Task(m, 50, p), steps=steps, seed=0, progress=False).weights
+    np.savez(path, W_in=w.W_in, W_out=w.W_out)
+    return w
+
+
+def curve(w, m, tol, max_evals, min_p):
+    ps = np.geomspace(1e-3, 1.0, 100)
+    t0 = time.perf_counter()
+    how, worst, slowest = {"exact": 0, "moments": 0, "not covered": 0}, 0.0, 0.0
+    for p in ps:
+        task = cc.Task(m, 50, float(p))
+        try:
+            e = cc.loss_per_feature(w, task, method="exact", tol=tol)
+            how["exact"] += 1
+            worst = max(worst, e.stderr)
+            continue
+        except ValueError:
+            pass
+        if p < min_p:
+            how["not covered"] += 1
+            continue
+        try:
+            r = moments_loss(w, task, tol=tol, max_factor_evals=max_evals)
+            how["moments"] += 1
+            worst = max(worst, r.error)
+            slowest = max(slowest, r.seconds)
+        except ValueError:
+            how["not covered"] += 1
+    return time.perf_counter() - t0, how, worst, slowest
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ps", type=float, nargs="+", default=[0.1, 0.3, 1.0])
     ap.add_argument("--mc-samples", type=int, default=1 << 21)
-    ap.add_argument("--tol", type=float, default=1e-9)
+    ap.add_argument("--tol", type=float, default=1e-7, help="moments_loss tol (target error of L/p)")
+    ap.add_argument("--ref-tol", type=float, default=1e-9, help="reference moments_loss tol (0: none)")
+    ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--steps", type=int, default=2000)
-    ap.add_argument("--max-evals", type=float, default=3e9, help="refuse moments above this 2-D cost")
+    ap.add_argument("--curve", action="store_true")
+    ap.add_argument("--curve-tol", type=float, default=1e-6)
+    ap.add_argument("--curve-max-evals", type=float, default=2e9, help="2-D box cost cap per point")
+    ap.add_argument("--curve-min-p", type=float, default=0.05, help="no moments below this p")
     ap.add_argument("--cache", default="/tmp/bench_moments_weights")
     a = ap.parse_args()
     m = cc.mixing.embedding(100, seed=0)
     os.makedirs(a.cache, exist_ok=True)
     w0 = cc.Weights(np.random.default_rng(0).normal(size=(3, 6)) * 0.5, np.zeros((6, 3)))
     t0 = cc.Task(np.zeros((6, 6)), 3, 0.5)
-    moments_loss(w0, t0)  # JIT warm-up
+    for low in ("moments", "exact"):  # JIT warm-up
+        moments_loss(w0, t0, low_strata=low, grad=True)
     cc.loss_per_feature(w0, t0, method="monte_carlo", n_samples=1 << 16)
     print(f"load average before: {os.getloadavg()}")
     for p in a.ps:
         task = cc.Task(m, 50, p)
-        path = f"{a.cache}/p{p}_s{a.steps}.npz"
-        if os.path.exists(path):
-            z = np.load(path)
-            w = cc.Weights(z["W_in"], z["W_out"])
-        else:
-            w = cc.train(task, steps=a.steps, seed=0, progress=False).weights
-            np.savez(path, W_in=w.W_in, W_out=w.W_out)
+        w = weights_at(p, m, a.steps, a.cache)
         t = time.perf_counter()
         mc = cc.loss_per_feature(w, task, method="monte_carlo", n_samples=a.mc_samples, seed=1)
         t_mc = time.perf_counter() - t
-        t = time.perf_counter()
-        try:
-            r = moments_loss(w, task, tol=a.tol, max_factor_evals=a.max_evals)
-        except ValueError as e:
-            print(f"p={p}: moments refused: {e} | MC L/p={mc.value:.10f} se={mc.stderr:.2e} {t_mc:.2f}s", flush=True)
-            continue
-        t_mo = time.perf_counter() - t
-        pps_mc = 1 / (mc.stderr**2 * t_mc)
-        pps_mo = 1 / (max(r.error, 1e-16) ** 2 * t_mo)
+        times = []
+        for _ in range(a.repeat):
+            t = time.perf_counter()
+            r = moments_loss(w, task, tol=a.tol)
+            times.append(time.perf_counter() - t)
+        t_mo = statistics.median(times)
+        ref = moments_loss(w, task, tol=a.ref_tol) if a.ref_tol > 0 else None
+        pps = (mc.stderr**2 * t_mc) / (max(r.error, 1e-16) ** 2 * t_mo)
         k2 = r.details["k2"]
-        print(f"p={p}: moments L/p={r.value:.10f} err={r.error:.2e} {t_mo:.2f}s (k1={r.details['k1']}, "
-              f"k2 {min(k2)}..{max(k2)}, {r.details['factor_evals_2d']:.3g} factor evals) | MC L/p={mc.value:.10f} se={mc.stderr:.2e} {t_mc:.2f}s | "
-              f"diff/se={(r.value - mc.value) / mc.stderr:+.2f} | precision/s ratio {pps_mo / pps_mc:.3g}",
-              flush=True)
+        actual = f"actual err {abs(r.value - ref.value):.1e} (ref err est {ref.error:.1e})" if ref else ""
+        print(f"p={p}: moments L/p={r.value:.10f} err est {r.error:.1e} {actual} {t_mo:.3f}s "
+              f"(median of {a.repeat}; k1={r.details['k1']}, k2 {min(k2)}..{max(k2)}, "
+              f"low strata {r.details['low_strata']}) | MC L/p={mc.value:.10f} se={mc.stderr:.2e} "
+              f"{t_mc:.2f}s | diff/se={(r.value - mc.value) / mc.stderr:+.2f} | precision/s ratio {pps:.3g} | "
+              f"MC-equivalent se {mc.stderr * (t_mc / t_mo) ** 0.5:.2e}", flush=True)
+    if a.curve:
+        w = weights_at(0.3, m, a.steps, a.cache)
+        secs, how, worst, slowest = curve(w, m, a.curve_tol, a.curve_max_evals, a.curve_min_p)
+        print(f"curve p = 1e-3..1 (100 points, p = 0.3 weights, tol {a.curve_tol}): {secs:.2f}s, {how}, "
+              f"largest error estimate {worst:.1e}, slowest point {slowest:.2f}s", flush=True)
     print(f"load average after: {os.getloadavg()}")
 
 

@@ -126,6 +126,10 @@ def test_dead_neuron_gives_zero_rows():
     mom = second_moments(w, 0.8, tol=1e-10)
     assert np.all(mom.hh[0] == 0) and np.all(mom.hx[0] == 0) and mom.h[0] == 0
     assert mom.hh[1, 1] > 0
+    # all neurons dead: y_hat = 0, L/p = E||y||^2 / (n p) = (n + 2 tr M + 2 |M|_F^2) / (6 n)
+    m = np.diag([0.1, -0.2, 0.0])
+    r = moments_loss(cc.Weights(np.zeros((2, 3)), np.ones((3, 2))), cc.Task(m, 2, 0.3), tol=1e-9)
+    assert r.value == pytest.approx((3 + 2 * -0.1 + 2 * 0.05) / 18, abs=1e-12)
 
 
 def test_result_does_not_depend_on_damping_or_period(monkeypatch):
@@ -142,3 +146,105 @@ def test_result_does_not_depend_on_damping_or_period(monkeypatch):
         other = second_moments(w, 0.8, tol=1e-11)
         for name in ("hh", "hx", "hr", "h"):
             assert np.max(np.abs(getattr(other, name) - getattr(base, name))) < 1e-9, (name, kappa, margin)
+
+
+def test_fast_kernels_match_reference_kernels():
+    """The table-driven kernels (one_dim_fast, two_dim_fast) against the direct complex-exp ones on the
+    same lattice and box (kmin = 2, full box)."""
+    from ccsolve._kernels import moments as km
+
+    rng = np.random.default_rng(6)
+    w = rng.normal(size=(4, 9)) * 0.6
+    w[1, 2] = 0.0  # an exact zero weight (z = 0 factors)
+    p = 0.6
+    t = 1.02 * np.abs(w).sum(axis=1)
+    c = 2.0 / t
+    k = np.array([20, 17, 25, 12], dtype=np.int64)
+    tc, ts = km.trig_tables(w, t, 25)
+    old = km.one_dim(w, p, c, t, k)
+    new = km.one_dim_fast(w, p, c, t, k, tc, ts, 2)
+    for a, b in zip(old, new):
+        assert np.max(np.abs(a - b)) < 1e-12
+    ia, ib = np.triu_indices(4, 1)
+    ia, ib = ia.astype(np.int64), ib.astype(np.int64)
+    ref = km.two_dim(w, p, c, t, k, ia, ib)
+    assert np.max(np.abs(km.two_dim_fast(w, p, c, t, k, ia, ib, tc, ts, 2, 0.0)[:, :2] - ref)) < 1e-12
+
+
+def test_low_strata_routes_and_gradients_agree():
+    """Stratum 2 inside the Fourier sums ("moments") or from the exact pair stratum ("exact"): same L/p
+    and dL/dW_out within the error estimates."""
+    rng = np.random.default_rng(9)
+    n, d = 12, 4
+    w = cc.Weights(rng.normal(size=(d, n)) * 0.5, rng.normal(size=(n, d)) * 0.4)
+    task = cc.Task(rng.normal(size=(n, n)) * 0.05, d, 0.25)
+    a = moments_loss(w, task, tol=1e-9, grad=True, low_strata="moments")
+    b = moments_loss(w, task, tol=1e-9, grad=True, low_strata="exact")
+    assert a.details["low_strata"] == "moments" and b.details["low_strata"] == "exact"
+    assert abs(a.value - b.value) <= a.error + b.error + 1e-10
+    assert np.max(np.abs(a.grad_W_out - b.grad_W_out)) < 1e-7
+
+
+def test_shorter_period_and_cross_region_do_not_change_result(monkeypatch):
+    """The Chernoff-shortened period (T < |w|_1) and the cross-shaped 2-D region against the full period and
+    the full box: a wrong alias bound or a too-small region would move the loss."""
+    import ccsolve.evaluation.moments as mm
+
+    rng = np.random.default_rng(12)
+    n, d = 40, 5
+    w = cc.Weights(rng.normal(size=(d, n)) * 0.3, rng.normal(size=(n, d)) * 0.3)
+    task = cc.Task(rng.normal(size=(n, n)) * 0.03, d, 0.5)
+    fast = moments_loss(w, task, tol=1e-9)
+    assert max(fast.details["periods"]) < 0.8 * np.abs(w.W_in).sum(axis=1).min()  # the short period is used
+    monkeypatch.setattr(mm, "TAIL_PERIOD", False)
+    monkeypatch.setattr(mm, "CROSS_THR", 0.0)
+    full = moments_loss(w, task, tol=1e-9)
+    assert abs(fast.value - full.value) <= fast.error + full.error + 1e-10
+
+
+def test_exact_route_gradient_matches_finite_differences():
+    rng = np.random.default_rng(5)
+    n, d = 8, 3
+    w = cc.Weights(rng.normal(size=(d, n)) * 0.5, rng.normal(size=(n, d)) * 0.4)
+    task = cc.Task(rng.normal(size=(n, n)) * 0.05, d, 0.15)
+    r = moments_loss(w, task, tol=1e-11, grad=True, low_strata="exact")
+    eps = 1e-5
+    for i, a in [(1, 0), (6, 2)]:
+        wp, wm = w.W_out.copy(), w.W_out.copy()
+        wp[i, a] += eps
+        wm[i, a] -= eps
+        fd = (moments_loss(cc.Weights(w.W_in, wp), task, tol=1e-11, low_strata="exact").value
+              - moments_loss(cc.Weights(w.W_in, wm), task, tol=1e-11, low_strata="exact").value) / (2 * eps)
+        assert abs(fd - r.grad_W_out[i, a]) < 1e-6
+
+
+def test_loss_per_feature_moments_and_auto_dispatch():
+    rng = np.random.default_rng(13)
+    n, d = 10, 4
+    w = cc.Weights(rng.normal(size=(d, n)) * 0.5, rng.normal(size=(n, d)) * 0.4)
+    task = cc.Task(rng.normal(size=(n, n)) * 0.05, d, 0.6)
+    est = cc.loss_per_feature(w, task, method="moments", tol=1e-8)
+    assert est.method == "moments" and est.n_samples == 0 and est.stderr <= 1e-8
+    assert est.value == pytest.approx(moments_loss(w, task, tol=1e-8).value, abs=1e-12)
+    mc = cc.loss_per_feature(w, task, method="monte_carlo", n_samples=200_000, seed=3)
+    assert abs(est.value - mc.value) <= 4 * mc.stderr
+    # auto: moments for a tight tol at dense p; the samplers for a loose tol or small p; exact one-hot
+    assert cc.loss_per_feature(w, task, method="auto", tol=1e-6).method == "moments"
+    assert cc.loss_per_feature(w, task, method="auto", tol=1e-2).method == "monte_carlo"
+    assert cc.loss_per_feature(w, cc.Task(task.mixing, d, 0.1), method="auto", tol=1e-3).method == "stratified"
+    assert cc.loss_per_feature(w, task.as_one_hot(), method="auto").method == "exact"
+    with pytest.raises(ValueError, match="Bernoulli"):
+        cc.loss_per_feature(w, task.as_one_hot(), method="moments")
+
+
+def test_auto_falls_back_when_moments_too_costly(monkeypatch):
+    import ccsolve.evaluation.loss as lm
+
+    rng = np.random.default_rng(14)
+    w = cc.Weights(rng.normal(size=(3, 8)) * 0.5, rng.normal(size=(8, 3)) * 0.4)
+    task = cc.Task(np.zeros((8, 8)), 3, 0.3)
+    assert cc.loss_per_feature(w, task, method="auto", tol=1e-6).method == "moments"
+    monkeypatch.setattr(lm, "AUTO_MOMENTS_MAX_EVALS", 1.0)  # every 2-D sum refused
+    # the sampler it falls back to, stubbed (sampling to a 1e-6 standard error would take minutes)
+    monkeypatch.setattr(lm, "stratified_loss", lambda *args: "stratified")
+    assert cc.loss_per_feature(w, task, method="auto", tol=1e-6) == "stratified"

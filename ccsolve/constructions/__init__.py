@@ -2,6 +2,7 @@
 
 naive, naive_offset      identity on n_neurons features (+ the optimal constant offset)   simple.py
 svd                      truncated SVD of I + M (or M + alpha I, or M), the reference's sign rule   spectral.py
+dense_offset             naive + offset generalised to M != 0: one neuron per feature, exact readout at p   dense.py
 snmf                     semi-NMF of I + M with W_in >= 0: the exact one-hot optimum over W_in >= 0   semi_nmf.py
 optimal_readout          least-squares W_out for given W_in (one-hot: exact; Bernoulli p: moments)   readout.py
 summarize                one-hot loss, lower bound, gap (and L/p at task.p on request)   report.py
@@ -12,6 +13,7 @@ Column convention: y_hat = W_out ReLU(W_in x). Derivations: docs/math.md, sectio
 """
 
 from ..evaluation.one_hot import one_hot_loss_and_gradient, reduced_one_hot_loss_and_gradient
+from .dense import DenseOffsetResult, dense_offset, dense_offset_loss
 from .readout import optimal_readout
 from .report import Summary, summarize
 from .semi_nmf import SNMFResult, kkt_residual, snmf
@@ -21,6 +23,9 @@ from .spectral import svd
 __all__ = [
     "naive",
     "naive_offset",
+    "dense_offset",
+    "dense_offset_loss",
+    "DenseOffsetResult",
     "svd",
     "snmf",
     "optimal_readout",

@@ -4,6 +4,7 @@
                         add is <= tol (exact strata k = 1, 2, ccsolve.evaluation.stratified)
   method="monte_carlo"  plain Monte Carlo (ccsolve.evaluation.montecarlo)
   method="stratified"   exact strata k = 1, 2 + Monte Carlo conditional on k >= 3
+  method="moments"      no sampling: exact second moments (ccsolve.evaluation.moments), error estimate <= tol
   method="auto"         the fastest of these reaching tol
 """
 
@@ -19,6 +20,7 @@ from ..core.task import Task, check_task
 from ..core.weights import Weights, check_weights
 from .closed_forms import one_hot_loss
 from .estimate import LossEstimate
+from .moments import moments_loss
 from .montecarlo import mc_to_tol, monte_carlo
 from .stratified import bound_slope, exact_loss, stratified_loss, stratum_weights
 
@@ -27,6 +29,13 @@ __all__ = ["LossEstimate", "loss_per_feature"]
 # "auto" takes plain Monte Carlo (its dense BLAS path) from this p on: measured crossover between 0.3 and
 # 0.7, docs/benchmarks.md "Stratified evaluation"
 AUTO_MC_P = 0.5
+# "auto" takes the exact second moments for tol <= AUTO_MOMENTS_TOL at p >= AUTO_MOMENTS_P (measured on the
+# 100 x 50 model, docs/benchmarks.md "Exact second moments": one moments evaluation costs what plain Monte
+# Carlo needs for a standard error of ~3e-5 at p = 0.1, 0.3 and 1; below p ~ 0.1 the sums grow fast and
+# the cost cap below sends "auto" back to the stratified sampler)
+AUTO_MOMENTS_TOL = 1e-5
+AUTO_MOMENTS_P = 0.1
+AUTO_MOMENTS_MAX_EVALS = 2e9  # "auto" falls back to the samplers above this 2-D box cost (p = 0.1: 1.9e9, ~1 s)
 
 
 @one_blas_thread
@@ -45,8 +54,11 @@ def loss_per_feature(
                             could add is <= tol (strata k = 1, 2 exact, ccsolve.stratified)
               "stratified"  E_1, E_2 exact + Monte Carlo conditional on k >= 3 (ccsolve.stratified)
               "monte_carlo" plain Monte Carlo
-              "auto"        exact if allowed (one-hot, or tiny p within tol), else stratified below
-                            p = 0.5, else monte_carlo (measured crossover, docs/benchmarks.md)
+              "moments"     no sampling: L/p from exact second moments (ccsolve.moments.moments_loss);
+                            stderr holds its error estimate, brought below tol (default 1e-7)
+              "auto"        exact if allowed (one-hot, or tiny p within tol), else moments when
+                            tol <= AUTO_MOMENTS_TOL and p >= AUTO_MOMENTS_P, else stratified below
+                            p = 0.5, else monte_carlo (measured crossovers, docs/benchmarks.md)
     n_samples Monte Carlo samples (empty samples included, as in the reference); for "stratified", the
               samples spread over the strata k >= 3. Ignored when tol is given.
     seed      int, numpy Generator or None; same seed, same estimate whatever the thread count
@@ -54,19 +66,19 @@ def loss_per_feature(
     """
     task = check_task(task)
     weights = check_weights(weights, task.n_features)
-    v.choice("method", method, {"exact", "monte_carlo", "stratified", "auto"})
+    v.choice("method", method, {"exact", "monte_carlo", "stratified", "moments", "auto"})
     n_samples = v.sample_count("n_samples", n_samples, minimum=2)
     if tol is not None:
         tol = v.positive("tol", tol)
     if method == "auto":
-        if task.one_hot:
+        if task.one_hot or (tol is not None and _exact_bound(weights, task) <= tol):
             method = "exact"
-        elif tol is not None and _exact_bound(weights, task) <= tol:
-            method = "exact"
-        elif task.p < AUTO_MC_P:
-            method = "stratified"
         else:
-            method = "monte_carlo"
+            if tol is not None and tol <= AUTO_MOMENTS_TOL and task.p >= AUTO_MOMENTS_P:
+                est = _moments_estimate(weights, task, tol, AUTO_MOMENTS_MAX_EVALS)
+                if est is not None:
+                    return est
+            method = "stratified" if task.p < AUTO_MC_P else "monte_carlo"
     if method == "exact":
         if task.one_hot:
             t0 = time.perf_counter()
@@ -78,6 +90,10 @@ def loss_per_feature(
                 ">= 3 active features add; use method='stratified' or 'monte_carlo' for Bernoulli inputs"
             )
         return exact_loss(weights, task, tol)
+    if method == "moments":
+        if task.one_hot:
+            raise ValueError("method='moments' needs a Bernoulli task; a one-hot task is exact (method='exact')")
+        return _moments_estimate(weights, task, 1e-7 if tol is None else tol, None)
     if method == "stratified":
         if task.one_hot:
             raise ValueError(
@@ -93,3 +109,16 @@ def _exact_bound(weights: Weights, task: Task) -> float:
     w = stratum_weights(task.n_features, task.p)
     k = np.arange(task.n_features + 1)
     return float(bound_slope(weights, task.mixing) * np.sum((k * w)[3:]))
+
+
+def _moments_estimate(weights: Weights, task: Task, tol: float, max_evals) -> LossEstimate | None:
+    """moments_loss as a LossEstimate (stderr = its error estimate); None when refused by the cost cap."""
+    try:
+        r = moments_loss(weights, task, tol=tol, max_factor_evals=max_evals)
+    except ValueError:
+        if max_evals is None:
+            raise
+        return None
+    details = {key: val for key, val in r.details.items() if key != "moments"}
+    details["error_estimate"] = r.error
+    return LossEstimate(r.value, r.error, 0, "moments", task.p, r.seconds, details)

@@ -8,8 +8,11 @@ With h = ReLU(W_in x), y = ReLU(x) + M x and x_i independent (0 w.p. 1 - p, else
 Every entry of E[h h^T], E[h x^T], E[h ReLU(x)^T] is a Fourier (Laplace-inversion) sum of products of n
 closed-form factors; the sums are exact up to truncation (Poisson summation on the bounded support, the
 aliases being polynomial moments subtracted in closed form; docs/math.md, "Exact second moments"). The
-reported error is the change of the result when every truncation box is halved (1-D) or shrunk to 3/4 (2-D) (a refinement estimate,
-validated against brute-force quadrature and long Monte Carlo in tests/test_moments.py).
+period is shortened where a Chernoff bound keeps the alias error below tol / 10; the 2-D sums run over a
+cross-shaped region; at small p the stratum with two active features is removed from the transforms and
+added from the exact strata (low_strata="exact"). The reported error is the change of the result when every
+1-D truncation is halved and every 2-D region shrunk to 3/4 (a refinement estimate, validated against
+brute-force quadrature, long Monte Carlo and the stratified estimator in tests/test_moments.py).
 
 Layer 2 (an evaluator): imports the task and weights only.
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from math import comb
 
 import numpy as np
 
@@ -25,10 +29,17 @@ from ..core import validation as v
 from ..core.task import Task, check_task
 from ..core.weights import Weights, check_weights
 
-__all__ = ["Moments", "MomentsLoss", "second_moments", "moments_loss"]
+__all__ = ["Moments", "MomentsLoss", "moments_loss", "second_moments"]
 
 KAPPA = 2.0  # damping c = KAPPA / T (the alias weights are e^{-KAPPA k}); 1 and 4 agree to 1e-9 (tests)
-T_MARGIN = 1.02  # period T = T_MARGIN * |w_a|_1 (must exceed the support half-width |w_a|_1)
+T_MARGIN = 1.02  # period T <= T_MARGIN * |w_a|_1 (above the support half-width |w_a|_1: no alias error)
+TAIL_PERIOD = True  # shorter period where a Chernoff bound puts the alias error below tol / 10 (_tail_period)
+CROSS_THR = 1e-3  # 2-D terms below tol * CROSS_THR end a row's range (two_dim_fast); 0: the full box
+K1_START = 32
+# first per-entry tolerance = tol * this when stratum 2 is exact (small p: the slowly decaying sums make the
+# loss error estimate ~1.2-2.6x the entry tolerance on trained weights at p = 0.1, so tol itself needed a
+# retry; 0.5 passed first time there, 0.25 was 30% slower; a miss only costs a retry)
+ENTRY_TOL_LOW = 0.5  # first 1-D truncation (doubled until the halving change is below tol / 10)
 
 
 @dataclass(frozen=True)
@@ -53,10 +64,12 @@ class MomentsLoss:
     """L/p from exact moments.
 
     value      L/p
-    error      estimated absolute error of value (refinement: all truncation boxes halved)
+    error      estimated absolute error of value (refinement: 1-D truncations halved, 2-D regions at 3/4)
     seconds    wall time
     grad_W_out dL/p / dW_out (exact given the moments), or None
-    details    truncations, periods, the moments themselves
+    details    truncations, periods, cost, the moments themselves (details["moments"]; with
+               low_strata="exact" they are the moments of the measure with >= 3 active features, and
+               E_1, E_2 are in details)
     """
 
     value: float
@@ -76,6 +89,35 @@ class MomentsLoss:
         return f"MomentsLoss(value={self.value:.10g}, error={self.error:.2g}, seconds={self.seconds:.3g})"
 
 
+def _tail_period(w: np.ndarray, p: float, delta: float) -> np.ndarray:
+    """Per row, the smallest period T (on a grid) whose alias error bound is <= delta.
+
+    With T below the support half-width |w|_1 the periodisation picks up mass of |U| > T: the k = -1 alias
+    e^{KAPPA} E[g(U - T)] (and the mirrored k = 1 one) no longer vanishes / is no longer polynomial. By
+    Chernoff, E[(U - T)_+^j] <= j! M(lam) e^{-lam T} / lam^j (M the moment generating function of U, real
+    lam > 0; the measure with the low strata removed is below the full one), so every such term, including
+    the 2-D ones (the other factor is at most |w_b|_1 + 2 T_b), is below
+    bound(T) = 2 e^{KAPPA} min_lam M(+-lam) e^{-lam T} (2 / lam^2 + 2 (L + 2 T) / lam), L = max |w|_1.
+    """
+    l1 = np.abs(w).sum(axis=1)
+    l2 = np.sqrt((w * w).sum(axis=1))
+    big = 3.0 * l1.max()
+    lam = np.geomspace(0.05, 500.0, 120)[None, :] / l2[:, None]  # (d, L)
+    out = np.empty(w.shape[0])
+    for a in range(w.shape[0]):
+        z = lam[a][:, None] * w[a][None, :]  # (L, n)
+        with np.errstate(over="ignore"):
+            shz = np.where(np.abs(z) < 1e-8, 1.0, np.sinh(z) / np.where(z == 0, 1.0, z))
+        logm = np.log((1 - p) + p * shz).sum(axis=1)  # sinh(z)/z is even: M(lam) = M(-lam)
+        tt = np.linspace(0.1, 1.02, 93) * l1[a]
+        lg = (logm[None, :] - lam[a][None, :] * tt[:, None]
+              + np.log(2 / lam[a][None, :] ** 2 + 2 * (big + 2 * tt[:, None]) / lam[a][None, :]))
+        bound = 2 * np.exp(KAPPA) * np.exp(np.min(lg, axis=1))
+        ok = np.nonzero(bound <= delta)[0]
+        out[a] = tt[ok[0]] if ok.size else np.inf
+    return out
+
+
 def _geo(c: np.ndarray, t: np.ndarray):
     r = np.exp(-c * t)
     return r / (1 - r), r / (1 - r) ** 2, r * (1 + r) / (1 - r) ** 3
@@ -90,47 +132,50 @@ def _choose_k(tail: np.ndarray, eta: float, k_min: int) -> np.ndarray:
     return out
 
 
-def second_moments(w_in, p: float, tol: float = 1e-10, k1_max: int = 4096, k2_max: int = 400,
-                   max_factor_evals: float | None = None) -> Moments:
-    """Exact E[h h^T], E[h x^T], E[h ReLU(x)^T], E[h] for h = ReLU(w_in x), x Bernoulli(p) x U[-1, 1].
+def _restricted(w: np.ndarray, p: float, tol: float, kmin: int, k1_max: int, k2_max: int,
+                max_factor_evals):
+    """Moments of the measure restricted to >= kmin active features (kmin = 2 or 3), on the live rows.
 
-    tol     target absolute error per moment entry (sets the truncations)
-    k1_max  largest 1-D truncation (lattice points per neuron); k2_max: largest 2-D box half-side
-    max_factor_evals  refuse (ValueError) when the 2-D sums would need more complex factor evaluations
+    Returns (hh, hx, hr, h1, hh_err, hx_err, hr_err, h1_err, details); the caller adds the strata below kmin.
     """
+    from math import comb
+
     from .._kernels import moments as k
 
-    w = v.as_matrix("w_in", w_in)
-    p = v.probability("p", p)
-    if p == 0.0:
-        raise ValueError("p must be > 0 (at p = 0 every moment is 0)")
-    tol = v.positive("tol", tol)
     d, n = w.shape
-    l1 = np.abs(w).sum(axis=1)
-    live = l1 > 0
-    wl = np.ascontiguousarray(w[live])
-    dl = wl.shape[0]
-    t_per = T_MARGIN * l1[live]
+    wl = w
+    dl = d
+    if dl == 0:  # every neuron dead: every moment is 0
+        z2, z1 = np.zeros((0, n)), np.zeros(0)
+        return (np.zeros((0, 0)), z2, z2, z1, np.zeros((0, 0)), z2, z2, z1,
+                {"k1": 0, "k2": [], "periods": [], "kappa": KAPPA, "factor_evals_2d": 0,
+                 "factor_evals_2d_box": 0, "kmin": kmin})
+    l1 = np.abs(wl).sum(axis=1)
+    t_per = T_MARGIN * l1
+    if TAIL_PERIOD:
+        t_per = np.minimum(t_per, _tail_period(wl, p, tol / 10))
     c = KAPPA / t_per
-    q1 = p * (1 - p) ** (n - 1)
-    mass_h = 1.0 - (1 - p) ** n - n * q1
+    # P(K >= kmin) (mass of the measure) and P(K' >= kmin - 1), K' ~ Bin(n - 1, p) (the other coordinates)
+    mass = 1.0 - sum(comb(n, j) * p**j * (1 - p) ** (n - j) for j in range(kmin))
+    rest = 1.0 - sum(comb(n - 1, j) * p**j * (1 - p) ** (n - 1 - j) for j in range(kmin - 1))
     a0, a1, a2 = _geo(c, t_per)
     # 1-D sums: double the truncation until the halving change is below tol / 10 (or k1_max)
-    kk = 64
+    kk = K1_START
     while True:
         kvec = np.full(dl, kk, dtype=np.int64)
-        s_relu, s_sq, s_x, s_rx, tail = k.one_dim(wl, p, c, t_per, kvec)
+        tc, ts = k.trig_tables(wl, t_per, kk)
+        s_relu, s_sq, s_x, s_rx, tail = k.one_dim_fast(wl, p, c, t_per, kvec, tc, ts, kmin)
         e1 = max(np.abs(s_relu[:, 0] - s_relu[:, 1]).max(initial=0), np.abs(s_sq[:, 0] - s_sq[:, 1]).max(initial=0),
                  np.abs(s_x[..., 0] - s_x[..., 1]).max(initial=0), np.abs(s_rx[..., 0] - s_rx[..., 1]).max(initial=0))
         if e1 <= tol / 10 or kk >= k1_max:
             break
-        kk *= 2
+        kk = min(kk * (4 if e1 > 100 * tol else 2), k1_max)  # far off: quadruple
     wsq = (wl * wl).sum(axis=1)
-    h1 = s_relu[:, 0] - a1 * t_per * mass_h + q1 * np.abs(wl).sum(axis=1) / 4
-    sq = s_sq[:, 0] - (a0 * (p - q1) * wsq / 3 + t_per**2 * a2 * mass_h) + q1 * wsq / 6
-    hx = s_x[..., 0] - a0[:, None] * (p - q1) * wl / 3 + q1 * wl / 6
-    hr = (s_rx[..., 0] - (a0[:, None] * (p - q1) * wl / 6 + (a1 * t_per)[:, None] * (p - q1) / 4)
-          + q1 * np.maximum(wl, 0) / 6)
+    # subtract the aliases k >= 1 (polynomial moments of the restricted measure; E[U] = E[x_j] = 0)
+    h1 = s_relu[:, 0] - a1 * t_per * mass
+    sq = s_sq[:, 0] - (a0 * p * rest * wsq / 3 + t_per**2 * a2 * mass)
+    hx = s_x[..., 0] - a0[:, None] * p * rest * wl / 3
+    hr = s_rx[..., 0] - (a0[:, None] * p * rest * wl / 6 + (a1 * t_per)[:, None] * p * rest / 4)
     h1_err = np.abs(s_relu[:, 0] - s_relu[:, 1])
     sq_err = np.abs(s_sq[:, 0] - s_sq[:, 1])
     hx_err = np.abs(s_x[..., 0] - s_x[..., 1])
@@ -138,32 +183,38 @@ def second_moments(w_in, p: float, tol: float = 1e-10, k1_max: int = 4096, k2_ma
     # 2-D sums for the off-diagonal pairs; box from where the 1-D marginal terms fall below eta
     scale = t_per.max() ** 2
     eta = tol / (10 * scale)
-    k2 = np.minimum(_choose_k(tail, eta, 8), k2_max)
+    k2 = np.minimum(np.minimum(_choose_k(tail, eta, 8), k2_max), kk)
     ia, ib = np.triu_indices(dl, 1)
     nodes_2d = int(np.sum((k2[ia] + 1) * (2 * k2[ib] + 1))) * n
     if max_factor_evals is not None and nodes_2d > max_factor_evals:
         raise ValueError(
             f"the 2-D sums need {nodes_2d:.3g} factor evaluations > max_factor_evals={max_factor_evals:.3g} "
             f"(p = {p}: the strata with few active features decay slowly; use the stratified estimator)")
-    s2 = k.two_dim(wl, p, c, t_per, k2, ia.astype(np.int64), ib.astype(np.int64))
+    s2 = k.two_dim_fast(wl, p, c, t_per, k2, ia.astype(np.int64), ib.astype(np.int64), tc, ts, kmin,
+                        tol * CROSS_THR)
     u_rv = hx @ wl.T  # u_rv[b, a] = sum_j w_aj E[x_j h_b] = E[U_a ReLU(U_b)]
     u_rv_err = hx_err @ np.abs(wl).T
-    low_cross = q1 * (wl @ wl.T) / 6
-    eh_uv = (p - q1) * (wl @ wl.T) / 3
-    rl = h1 - q1 * np.abs(wl).sum(axis=1) / 4
-    alias = (a0[ia] * (u_rv[ib, ia] - low_cross[ia, ib]) + a1[ia] * t_per[ia] * rl[ib]
-             + a0[ib] * (u_rv[ia, ib] - low_cross[ia, ib]) + a1[ib] * t_per[ib] * rl[ia]
-             + a0[ia] * a0[ib] * eh_uv[ia, ib] + a1[ia] * a1[ib] * t_per[ia] * t_per[ib] * mass_h)
-    low2 = q1 * np.maximum(wl[ia] * wl[ib], 0).sum(axis=1) / 6
-    off = s2[:, 0] - alias + low2
+    eh_uv = p * rest * (wl @ wl.T) / 3
+    alias = (a0[ia] * u_rv[ib, ia] + a1[ia] * t_per[ia] * h1[ib]
+             + a0[ib] * u_rv[ia, ib] + a1[ib] * t_per[ib] * h1[ia]
+             + a0[ia] * a0[ib] * eh_uv[ia, ib] + a1[ia] * a1[ib] * t_per[ia] * t_per[ib] * mass)
+    off = s2[:, 0] - alias
     off_err = (np.abs(s2[:, 0] - s2[:, 1]) + a0[ia] * u_rv_err[ib, ia] + a0[ib] * u_rv_err[ia, ib]
                + a1[ia] * t_per[ia] * h1_err[ib] + a1[ib] * t_per[ib] * h1_err[ia])
-    hh_l = np.diag(sq)
-    hh_l[ia, ib] = off
-    hh_l[ib, ia] = off
+    hh = np.diag(sq)
+    hh[ia, ib] = off
+    hh[ib, ia] = off
     hh_e = np.diag(sq_err)
     hh_e[ia, ib] = off_err
     hh_e[ib, ia] = off_err
+    details = {"k1": int(kk), "k2": k2.tolist(), "periods": t_per.tolist(), "kappa": KAPPA,
+               "factor_evals_2d": int(s2[:, 2].sum()) * n, "factor_evals_2d_box": nodes_2d, "kmin": kmin}
+    return hh, hx, hr, h1, hh_e, hx_err, hr_err, h1_err, details
+
+
+def _full(live, d, n, parts):
+    """Embed the live rows' results into (d, ...) arrays (dead neurons: zero rows)."""
+    hh, hx, hr, h1, hh_e, hx_e, hr_e, h1_e = parts
 
     def rows(x_live, width=None):
         out = np.zeros((d,) if width is None else (d, width))
@@ -175,19 +226,51 @@ def second_moments(w_in, p: float, tol: float = 1e-10, k1_max: int = 4096, k2_ma
         out[np.ix_(live, live)] = x_live
         return out
 
-    details = {"k1": int(kk), "k2": k2.tolist(), "periods": t_per.tolist(), "kappa": KAPPA,
-               "dead_neurons": int(d - dl), "factor_evals_2d": nodes_2d}
-    return Moments(square(hh_l), rows(hx, n), rows(hr, n), rows(h1), square(hh_e), rows(hx_err, n),
-                   rows(hr_err, n), rows(h1_err), p, details)
+    return (square(hh), rows(hx, n), rows(hr, n), rows(h1), square(hh_e), rows(hx_e, n), rows(hr_e, n),
+            rows(h1_e))
 
 
-def moments_loss(weights: Weights, task: Task, tol: float = 1e-8, grad: bool = False,
-                 max_factor_evals: float | None = None) -> MomentsLoss:
+def second_moments(w_in, p: float, tol: float = 1e-10, k1_max: int = 4096, k2_max: int = 400,
+                   max_factor_evals: float | None = None) -> Moments:
+    """Exact E[h h^T], E[h x^T], E[h ReLU(x)^T], E[h] for h = ReLU(w_in x), x Bernoulli(p) x U[-1, 1].
+
+    tol     target absolute error per moment entry (sets the truncations)
+    k1_max  largest 1-D truncation (lattice points per neuron); k2_max: largest 2-D box half-side
+    max_factor_evals  refuse (ValueError) when the 2-D sums would need more complex factor evaluations
+    """
+    w = v.as_matrix("w_in", w_in)
+    p = v.probability("p", p)
+    if p == 0.0:
+        raise ValueError("p must be > 0 (at p = 0 every moment is 0)")
+    tol = v.positive("tol", tol)
+    d, n = w.shape
+    live = np.abs(w).sum(axis=1) > 0
+    wl = np.ascontiguousarray(w[live])
+    hh, hx, hr, h1, hh_e, hx_e, hr_e, h1_e, details = _restricted(wl, p, tol, 2, k1_max, k2_max,
+                                                                  max_factor_evals)
+    # the one-active strata in closed form (mass p (1-p)^(n-1) each)
+    q1 = p * (1 - p) ** (n - 1)
+    hh = hh + q1 * np.maximum(wl[:, None, :] * wl[None, :, :], 0).sum(axis=2) / 6
+    hx = hx + q1 * wl / 6
+    hr = hr + q1 * np.maximum(wl, 0) / 6
+    h1 = h1 + q1 * np.abs(wl).sum(axis=1) / 4
+    details["dead_neurons"] = int(d - wl.shape[0])
+    return Moments(*_full(live, d, n, (hh, hx, hr, h1, hh_e, hx_e, hr_e, h1_e)), p, details)
+
+
+def moments_loss(weights: Weights, task: Task, tol: float = 1e-7, grad: bool = False,
+                 max_factor_evals: float | None = None, low_strata: str = "auto") -> MomentsLoss:
     """L/p of `weights` on the Bernoulli `task` from exact second moments (no sampling).
 
-    tol   target absolute error per moment entry (the loss error is reported in `error`)
+    tol   target absolute error of L/p (the refinement estimate `error` is brought below it: the per-entry
+          truncation tolerance starts at tol and is tightened while the estimate exceeds tol, at most 3x)
     grad  also return dL/p / dW_out (exact given the moments)
     max_factor_evals  refuse (ValueError) above this 2-D cost (the cost model: details["factor_evals_2d"])
+    low_strata  "auto" | "moments" | "exact": how the strata with <= 2 active features enter. "moments":
+          stratum 1 in closed form, stratum 2 inside the Fourier sums. "exact": the Fourier sums run on the
+          measure with >= 3 active features (their transforms decay much faster at small p) and E_1, E_2
+          come from the exact strata (ccsolve.stratified.single_loss, pair_loss). "auto": "exact" when
+          P(2 active) / (n p) > tol / 1000, else "moments".
     """
     task = check_task(task)
     weights = check_weights(weights, task.n_features)
@@ -195,18 +278,61 @@ def moments_loss(weights: Weights, task: Task, tol: float = 1e-8, grad: bool = F
         raise ValueError("moments_loss needs a Bernoulli task (one_hot=False); one-hot tasks have closed forms")
     if not isinstance(grad, (bool, np.bool_)):
         raise TypeError(f"grad must be a bool, got {type(grad).__name__}")
+    tol = v.positive("tol", tol)
+    v.choice("low_strata", low_strata, {"auto", "moments", "exact"})
     t0 = time.perf_counter()
     p, n = task.p, task.n_features
-    mom = second_moments(weights.W_in, p, tol=tol, max_factor_evals=max_factor_evals)
+    if p == 0.0:
+        raise ValueError("moments_loss needs p > 0")
+    norm = n * p
+    q2n = comb(n, 2) * p * p * (1 - p) ** (n - 2) / norm
+    if low_strata == "auto":
+        low_strata = "exact" if q2n > tol / 1000 else "moments"
+    kmin = 3 if low_strata == "exact" else 2
     w_out, m = weights.W_out, task.mixing
     g = w_out.T @ w_out
-    cc = mom.hr + mom.hx @ m.T
-    cc_err = mom.hr_err + mom.hx_err @ np.abs(m).T
     ey2 = p * (n + 2 * np.trace(m) + 2 * np.sum(m * m)) / 6
-    loss = np.sum(g * mom.hh) - 2 * np.sum(w_out.T * cc) + ey2
-    err = np.sum(np.abs(g) * mom.hh_err) + 2 * np.sum(np.abs(w_out.T) * cc_err)
-    norm = n * p
-    gw = 2 * (w_out @ mom.hh - cc.T) / norm if grad else None
-    details = dict(mom.details)
-    details["moments"] = mom
-    return MomentsLoss(float(loss / norm), float(err / norm), time.perf_counter() - t0, gw, details)
+    w = weights.W_in
+    d = w.shape[0]
+    live = np.abs(w).sum(axis=1) > 0
+    wl = np.ascontiguousarray(w[live])
+    entry_tol = tol * (ENTRY_TOL_LOW if kmin == 3 else 1.0)
+    for attempt in range(4):
+        parts = _restricted(wl, p, entry_tol, kmin, 4096, 400, max_factor_evals)
+        details = parts[-1]
+        hh, hx, hr, h1, hh_e, hx_e, hr_e, h1_e = _full(live, d, n, parts[:-1])
+        if kmin == 2:  # stratum 1 in closed form (as second_moments)
+            q1 = p * (1 - p) ** (n - 1)
+            hh = hh + q1 * np.maximum(w[:, None, :] * w[None, :, :], 0).sum(axis=2) / 6
+            hx = hx + q1 * w / 6
+            hr = hr + q1 * np.maximum(w, 0) / 6
+            ey2_r = ey2
+        else:  # the restricted measure: y's second moment given >= 2 other active coordinates
+            ey2_r = ey2 * (1.0 - (1 - p) ** (n - 1) - (n - 1) * p * (1 - p) ** (n - 2))
+        cc = hr + hx @ m.T
+        cc_err = hr_e + hx_e @ np.abs(m).T
+        loss = np.sum(g * hh) - 2 * np.sum(w_out.T * cc) + ey2_r
+        err = float((np.sum(np.abs(g) * hh_e) + 2 * np.sum(np.abs(w_out.T) * cc_err)) / norm)
+        if err <= tol or attempt == 3:
+            break
+        entry_tol *= max(0.5 * tol / err, 1e-2)
+    value = loss / norm
+    gw = 2 * (w_out @ hh - cc.T) / norm if grad else None
+    if kmin == 3:
+        from .stratified import pair_loss, single_loss, stratum_weights
+
+        sw = stratum_weights(n, p)
+        if grad:
+            e1, _, g1 = single_loss(weights, m, grad=True)
+            e2, _, g2 = pair_loss(weights, m, grad=True)
+            gw = gw + sw[1] * g1 + sw[2] * g2
+        else:
+            e1 = single_loss(weights, m)
+            e2 = pair_loss(weights, m)
+        value += sw[1] * e1 + sw[2] * e2
+        details["E_1"], details["E_2"] = e1, e2
+    details["entry_tol"] = entry_tol
+    details["low_strata"] = low_strata
+    details["dead_neurons"] = int(d - wl.shape[0])
+    details["moments"] = Moments(hh, hx, hr, h1, hh_e, hx_e, hr_e, h1_e, p, dict(details))
+    return MomentsLoss(float(value), err, time.perf_counter() - t0, gw, details)

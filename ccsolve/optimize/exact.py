@@ -258,6 +258,7 @@ class ExactMinimizeResult(SolverResult):
     tail, ks, tail_counts, truncation   the objective's tail: mode, sampled strata, samples per stratum,
                   sum_{k > k_max} k w_k (share left out, relative to E_k / k)
     p             task.p (None for one-hot tasks); seconds: wall time, inits and evaluation included
+    details       {"hops": one dict per basin hop (start_objective, objective, kept, n_iter)}
     """
 
     weights: Weights
@@ -312,6 +313,9 @@ def minimize_exact(
     progress: bool = False,
     fused: bool = True,
     tail_redraws: int = 0,
+    hops: int | None = None,
+    hop_scale: float = 0.3,
+    hop_maxiter: int | None = None,
 ) -> ExactMinimizeResult:
     """Minimise the stratified objective F at task.p (ExactObjective) over W_in and W_out, no training data.
 
@@ -342,6 +346,14 @@ def minimize_exact(
              freshly drawn tail sample (seeded; the same draws for every init), so the result does not
              over-fit one fixed sample (p >= 0.03, where the tail carries weight); the last segment's
              objective is the reported F. 0: one fixed sample throughout. Needs projected=True.
+    hops     basin hopping after the runs (monotonic: a hop is kept only if F decreases): each hop
+             normalises the best W_in's rows (F is invariant to that with the exact readout), multiplies
+             every entry by 1 + hop_scale * N(0, 1) and adds 0.3 * hop_scale * mean|W_in| * N(0, 1) (seeded,
+             independent of the other draws), then runs hop_maxiter projected iterations. None: the
+             p-dependent default (_exact_defaults.default_hops: 30 iterations each, 4 hops at
+             p <= 0.002, 4 at 0.002 < p <= 0.005, none above and for one-hot tasks); 0: off (the
+             result before hops existed, bit for bit). Needs projected=True. result.details["hops"] has
+             one dict per hop: start_objective, objective, kept, n_iter.
     evaluate the result's L/p by loss_per_feature(method="auto", tol=eval_tol) with a seed independent
              of the tail samples
     Returns ExactMinimizeResult. F is piecewise smooth and not convex: the result is a local minimum.
@@ -354,7 +366,15 @@ def minimize_exact(
     task = check_task(task)
     v.choice("method", method, {"L-BFGS-B", "CG"})
     task = check_task(task)
-    from ._exact_defaults import CONTINUATION_P, ONE_HOT_CONTINUATION_P, default_init, default_maxiter, default_tail_samples
+    from ._exact_defaults import (
+        CONTINUATION_P,
+        ONE_HOT_CONTINUATION_P,
+        default_hop_maxiter,
+        default_hops,
+        default_init,
+        default_maxiter,
+        default_tail_samples,
+    )
 
     maxiter = v.positive_int("maxiter", default_maxiter(task) if maxiter is None else maxiter, minimum=0)
     if n_tail_samples is None:
@@ -365,6 +385,11 @@ def minimize_exact(
     tail_redraws = v.positive_int("tail_redraws", tail_redraws, minimum=0)
     if tail_redraws and not projected:
         raise ValueError("tail_redraws > 0 needs projected=True")
+    hops = v.positive_int("hops", default_hops(task) if hops is None else hops, minimum=0)
+    hop_scale = v.positive("hop_scale", hop_scale)
+    hop_maxiter = v.positive_int("hop_maxiter", default_hop_maxiter(task) if hop_maxiter is None else hop_maxiter)
+    if hops and not projected:
+        raise ValueError("hops > 0 needs projected=True")
     for name, flag in (("polish_readout", polish_readout), ("projected", projected), ("evaluate", evaluate),
                        ("progress", progress), ("fused", fused)):
         v.boolean(name, flag)
@@ -376,7 +401,7 @@ def minimize_exact(
     n, d = task.n_features, task.n_neurons
     expanded = expand_inits(init, n, d, _INITS, default_init(task))
     ss = np.random.SeedSequence(seed)
-    tail_ss, init_ss, eval_ss = ss.spawn(3)
+    tail_ss, init_ss, eval_ss, hop_ss = ss.spawn(4)  # the first three as before hops existed
     obj = ExactObjective(task, tail=tail, n_tail_samples=n_tail_samples, k_max=k_max, seed=tail_ss)
     segments = [obj]
     if tail_redraws and obj.ks.size:
@@ -421,7 +446,7 @@ def minimize_exact(
 
     runs = []
     best = None
-    with progress_bar(progress, len(expanded), "minimize_exact") as bar:
+    with progress_bar(progress, len(expanded) + hops, "minimize_exact") as bar:
         for name, w0 in expanded:
             t_run = time.perf_counter()
             if w0 is None and name == "continuation":
@@ -472,6 +497,30 @@ def minimize_exact(
             if best is None or f < best[0]:
                 best = (f, w, n_iter, ok, msg, name)
             bar.update(1)
+        hop_log = []
+        if hops:
+            hop_gen = np.random.default_rng(hop_ss)
+            fun_final = seg_funs[-1]
+            opts = {"maxiter": hop_maxiter, "gtol": 1e-10}
+            if method == "L-BFGS-B":
+                opts.update({"ftol": 1e-13, "maxcor": 20, "maxfun": 2 * hop_maxiter})
+            f_best, w_best = best[0], best[1]
+            for _ in range(hops):
+                w_in = w_best.W_in / np.maximum(np.linalg.norm(w_best.W_in, axis=1, keepdims=True), 1e-300)
+                noise = hop_gen.standard_normal((2,) + w_in.shape)
+                w_in = w_in * (1.0 + hop_scale * noise[0]) + 0.3 * hop_scale * float(np.mean(np.abs(w_in))) * noise[1]
+                res = minimize(fun_final, w_in.ravel(), jac=True, method=method, options=opts)
+                w_in_new = res.x.reshape(d, n)
+                w_new = Weights(w_in_new, obj.readout(w_in_new))
+                f_new = obj.value(w_new)
+                kept = f_new < f_best
+                hop_log.append({"start_objective": float(f_best), "objective": float(f_new), "kept": bool(kept),
+                                "n_iter": int(res.nit)})
+                if kept:
+                    f_best, w_best = f_new, w_new
+                bar.update(1)
+            if f_best < best[0]:
+                best = (f_best, w_best) + best[2:]
     f, w, n_iter, ok, msg, name = best
     loss = loss_per_feature(w, task, method="auto", tol=eval_tol, seed=eval_ss) if evaluate else None
     oh = one_hot_loss(w, task.mixing)
@@ -479,5 +528,5 @@ def minimize_exact(
     return ExactMinimizeResult(
         w, float(f), loss, float(oh), float(lb), float(oh - lb), n_iter, ok, msg, name, tuple(runs), tail,
         tuple(int(k) for k in obj.ks), tuple(int(c) for c in obj.counts), obj.truncation,
-        None if task.one_hot else task.p, time.perf_counter() - t0,
+        None if task.one_hot else task.p, time.perf_counter() - t0, {"hops": tuple(hop_log)},
     )
