@@ -84,6 +84,8 @@ def main(argv=None):
     ap.add_argument("--tol", type=float, default=1e-5)
     ap.add_argument("--max-evals", type=int, default=None, help="parametric's max_evals (default its own)")
     ap.add_argument("--only-trained", action="store_true", help="fill the trained L/p cache and stop")
+    ap.add_argument("--mechanism", action="store_true",
+                    help="also print mechanism properties of parametric vs the trained mean at p = 0.01")
     ap.add_argument("--points", default=None, help="kind:p,... (default all; one-hot rows need --points all)")
     args = ap.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -126,7 +128,36 @@ def main(argv=None):
         v1 = cc.one_hot_loss(w, t1.mixing)
         ps = ", ".join(f"{k}={val:.4g}" for k, val in d["parameters"].items())
         print(f"| {kind} | {np.mean(tv):.6f} ({len(tv)}) | {v1:.6f} | {v1 / np.mean(tv):.4f} | {ps} |")
+    if args.mechanism:
+        mechanism_table(seeds, args.cache, args.max_evals)
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
+
+
+MECH_KEYS = [("one_hot_loss", "one-hot", "{:.4f}"), ("offdiag_slope", "off-diag slope", "{:.2f}"),
+             ("diag_intercept", "diag b", "{:.2f}"), ("explained_mean", "explained", "{:.3f}"),
+             ("positive_share_abs", "pos. share |W_in|", "{:.2f}"), ("positive_share_sq", "pos. share W_in²", "{:.3f}"),
+             ("pr_in_rows", "PR W_in rows", "{:.1f}"), ("pr_in_cols", "PR W_in cols", "{:.1f}"),
+             ("pr_out_cols", "PR W_out cols", "{:.1f}"), ("interference_total", "I total", "{:.4f}"),
+             ("interference_++", "I ++", "{:.4f}"), ("interference_+-", "I +-", "{:.4f}"),
+             ("features_per_neuron", "feat./neuron", "{:.1f}"), ("negative_share", "neg. contrib.", "{:.3f}")]
+
+
+def mechanism_table(seeds, cache, max_evals):
+    """ccsolve.analysis.mechanism properties at p = 0.01: parametric vs the mean over trained seeds."""
+    from ccsolve.analysis.mechanism import mechanism_summary
+
+    print("\nmechanism at p = 0.01 (mechanism_summary, 16,384 Monte Carlo samples per sign combination)\n")
+    print("| M | model | " + " | ".join(h for _, h, _ in MECH_KEYS) + " |")
+    print("|---|---|" + "---|" * len(MECH_KEYS))
+    for kind in ONE_HOT:
+        t = task(kind, 0.01)
+        w, _ = parametric_fit(kind, 0.01, cache, max_evals)
+        par = mechanism_summary(w, t, n_samples=1 << 14, seed=0)
+        tr = [mechanism_summary(trained(kind, 0.01, s, cache), t, n_samples=1 << 14, seed=0) for s in seeds]
+        for name, row in (("trained (mean)", {k: float(np.mean([r[k] for r in tr])) for k, _, _ in MECH_KEYS}),
+                          ("parametric", par)):
+            print(f"| {kind} | {name} | " + " | ".join(f.format(row[k]) for k, _, f in MECH_KEYS) + " |",
+                  flush=True)
 
 
 if __name__ == "__main__":
