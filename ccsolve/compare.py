@@ -124,7 +124,8 @@ def build_task(mixing="embedding", sigma=0.025, sign=1, d_embed=1000, p=0.01, on
 
 
 def _builders(task: Task, seed: int, steps: int, train: bool, progress: bool):
-    """(name, build) pairs; build() -> (Weights, diagnostics dict, exact L/p or None)."""
+    """(name, build, own_bar) triples; build() -> (Weights, diagnostics dict, exact L/p or None); own_bar:
+    build() shows its own progress bar (training)."""
     from . import constructions as C
     from .optimize.exact import minimize_exact
     from .optimize.one_hot import minimize_one_hot
@@ -177,8 +178,8 @@ def _builders(task: Task, seed: int, steps: int, train: bool, progress: bool):
             r = train_fn(task, steps=steps, seed=seed, progress=progress)
             return r.weights, {"final_train_loss": float(np.mean(r.losses[-100:])), "steps": steps}, None
 
-        out.append((f"trained ({steps} steps)", trained))
-    return out
+        out.append((f"trained ({steps} steps)", trained, True))
+    return [b if len(b) == 3 else (*b, False) for b in out]
 
 
 def _diag(result, keys) -> dict:
@@ -202,26 +203,50 @@ def _evaluate(weights: Weights, task: Task, exact, n_samples: int, seed: int):
 
 
 def compare(task: Task, *, seed: int = 0, steps: int = 10_000, train: bool = True, n_samples: int = 1 << 22,
-            progress: bool = True, config: dict | None = None) -> Comparison:
-    """Build, train and evaluate every solution on `task`; return a Comparison (rows in build order)."""
+            progress: bool = True, config: dict | None = None, compile_ahead: bool = True) -> Comparison:
+    """Build, train and evaluate every solution on `task`; return a Comparison (rows in build order).
+
+    Progress (stderr, nothing if progress=False), one bar per stage, never two at once: "compiling
+    kernels (first run only)" (only when Numba's cache lacks a kernel), "solutions" (every row but the
+    trained one), then the trainer's own "train" bar. compile_ahead (default) compiles the missing kernels
+    first, those of the last two rows in a second process that runs while the first rows are built
+    (docs/benchmarks.md, "Cold start"); False leaves each kernel to compile at its first call.
+    """
     t_start = time.perf_counter()
     lb = one_hot_lower_bound(task.mixing, task.n_neurons)
     rows = []
     naive_value = 0.0
     builders = _builders(task, seed, steps, train, progress)
-    bar = progress_bar(progress, len(builders), "solutions")
-    for name, build in builders:
-        bar.set_description(f"solutions: {name}")
-        t0 = time.perf_counter()
-        weights, diag, exact = build()
-        seconds = time.perf_counter() - t0
-        value, stderr, method = _evaluate(weights, task, exact, n_samples, seed + 1)
-        oh = one_hot_loss(weights, task.mixing)
-        if name == "naive":
-            naive_value = value
-        rows.append(Row(name, value, stderr, method, oh, oh - lb, float("nan"), seconds, weights, diag))
-        bar.update(1)
-    bar.close()
+    from . import warmup
+
+    background = _compile_stage(task, train, progress) if compile_ahead else None
+    try:
+        n_plain = sum(1 for _, _, own_bar in builders if not own_bar)
+        # no ETA: rows differ 1000-fold in cost
+        bar = progress_bar(progress, n_plain, "solutions", bar_format="{desc}: {n_fmt}/{total_fmt} rows, {elapsed}"
+                           "{postfix}")
+        for name, build, own_bar in builders:
+            needs = _NEEDS.get(name.split(" (")[0]) if background is not None else None
+            if own_bar:  # a stage with its own bar (training): the solutions bar ends first
+                bar.close()
+            else:
+                bar.set_description(f"solutions: {name}")
+            if needs is not None:  # compiled by the background process: wait until it is in the cache
+                background.wait(warmup.COMMANDS[needs], progress, bar=None if own_bar else bar)
+            t0 = time.perf_counter()
+            weights, diag, exact = build()
+            seconds = time.perf_counter() - t0
+            value, stderr, method = _evaluate(weights, task, exact, n_samples, seed + 1)
+            oh = one_hot_loss(weights, task.mixing)
+            if name == "naive":
+                naive_value = value
+            rows.append(Row(name, value, stderr, method, oh, oh - lb, float("nan"), seconds, weights, diag))
+            if not own_bar:
+                bar.update(1)
+        bar.close()
+    finally:
+        if background is not None:
+            background.close()
     bound = lower_bound(task)
     for r in rows:
         r.gap_at_p = r.value - bound.value
@@ -232,6 +257,39 @@ def compare(task: Task, *, seed: int = 0, steps: int = 10_000, train: bool = Tru
     cfg.update({"seed": seed, "steps": steps, "train": train, "n_samples": n_samples})
     return Comparison(task, cfg, lb, rows, time.perf_counter() - t_start,
                       {"name": bound.name, "value": bound.value})
+
+
+# rows whose kernels the background compile process provides (warmup.COMMANDS keys)
+_NEEDS = {"exact objective, no data": "exact", "trained": "train"}
+
+
+def _compile_stage(task: Task, train: bool, progress: bool):
+    """Compile the kernels this run needs that Numba's cache lacks; returns a warmup.Background (the
+    kernels of the last rows, compiled by a second process meanwhile) or None.
+
+    On a warm cache this only reads the cache index (well under a second) and shows nothing."""
+    from . import warmup
+    from .training.trainer import DENSE_P as TRAIN_DENSE_P
+
+    sparse_train = train and (task.one_hot or task.p < TRAIN_DENSE_P)  # the dense trainer path is NumPy
+    names = warmup.kernels_for("compare", train=sparse_train, one_hot=task.one_hot)
+    todo = [n for n in names if not warmup.is_cached(n)]
+    if not todo:
+        return None
+    # A second process compiles the kernels of the last two rows (exact objective, then the trainer's)
+    # while this one compiles the evaluator's and the constructions' and builds the first rows: about
+    # half the compile time each (benchmarks/compile_times.py; warmup.KERNELS holds the costs).
+    later = []
+    if (os.cpu_count() or 1) > 1:
+        later = [n for group in _NEEDS.values() for n in warmup.COMMANDS[group] if n in todo]
+    background = warmup.compile_in_background(later) if later else None
+    try:
+        warmup.warm([n for n in todo if n not in later], progress=progress)
+    except BaseException:
+        if background is not None:
+            background.close()
+        raise
+    return background
 
 
 def write_outputs(result: Comparison, out: str, progress: bool = True, n_curve: int = 25,

@@ -11,7 +11,9 @@ edges), by `dispatcher.compile(signature)`: nothing is run.
     warmup.warm(warmup.kernels_for("compare", train=True), progress=True)
 
 or from a shell: `python -m ccsolve.warmup compare` (`--list` shows the kernels and whether each is
-cached). Imports only ccsolve._kernels (and NumPy, Numba, tqdm for the bar).
+cached). `python -m ccsolve.compare` does this itself on a cold cache, with the kernels of its last rows
+compiled meanwhile by a second process (`compile_in_background`, `Background.wait`). Imports only
+ccsolve._kernels (and NumPy, Numba, tqdm for the bar).
 
 If a kernel's arguments change and its spec here is not updated, `warm` reports that kernel as failed
 (it is then compiled at its first real call, as without warm-up): it never raises for it.
@@ -26,7 +28,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["KERNELS", "COMMANDS", "kernels_for", "is_cached", "warm", "WarmupReport"]
+__all__ = ["COMMANDS", "KERNELS", "Background", "WarmupReport", "compile_in_background", "is_cached",
+           "kernels_for", "warm"]
 
 # tiny sizes: only the types matter (n features, d neurons, c chunks)
 _N, _D, _C = 4, 3, 2
@@ -101,26 +104,55 @@ def _dense_chunks():  # loss._dense_chunks (p >= DENSE_P)
     return (_f(_N, _D), _f(_D, _N), _f(_N, _N), 0.6, _i(_C), _u(_C), 64)
 
 
+def _pair_split_blocks():  # optimize._fast.ProjectedEvaluator (minimize_exact, fused=True)
+    return (_f(_N, _D), _f(_D, _D), _f(_N, _D), _f(_N, _D), _i(6), _i(6), _i(3), True, False)
+
+
+def _gather():  # optimize._fast (tail samples)
+    return (_i(5, 3), _f(5, 3), _i(5), _f(_N, _D), _f(0, _D), False)
+
+
+def _scatter():  # optimize._fast (tail samples)
+    return (_i(5, 3), _f(5, 3), _i(5), _f(5, _D), _N, _i(3), True)
+
+
+def _draw_stratum():  # optimize.exact.ExactObjective._draw (tail samples)
+    return (_N, 3, _i(_C), _u(_C))
+
+
+def _tail_blocks():  # optimize.exact.ExactObjective._tail
+    return (_f(_N, _D), _f(_N, _D), _f(_D, _D), _f(_N, _D), _f(_N, _N), _f(_N, _N), _i(5, 3), _f(5, 3), _i(5),
+            _f(5), _i(3), True)
+
+
 # name -> (module in ccsolve._kernels, function, factory of arguments with the call site's types,
-#          relative compile cost measured by benchmarks/compile_times.py, used to split work over processes)
+#          compile seconds measured by benchmarks/compile_times.py (2026-12-03, load ~6), used to split work
+#          over processes)
 KERNELS = {
-    "sparse_block": ("train", "sparse_block", _sparse_block, 230),
-    "strata_chunks": ("strata", "strata_chunks", _strata_chunks, 60),
-    "pair_blocks": ("pairs", "pair_blocks", _pair_blocks, 40),
-    "moments_chunks": ("readout", "moments_chunks", _moments_chunks, 15),
-    "nnls_gram": ("nnls", "nnls_gram", _nnls_gram, 10),
+    "sparse_block": ("train", "sparse_block", _sparse_block, 68),
+    "strata_chunks": ("strata", "strata_chunks", _strata_chunks, 53),
+    "pair_blocks": ("pairs", "pair_blocks", _pair_blocks, 10),
+    "moments_chunks": ("readout", "moments_chunks", _moments_chunks, 16),
+    "nnls_gram": ("nnls", "nnls_gram", _nnls_gram, 6),
     "spd_solve": ("nnls", "spd_solve", _spd_solve, 2),
-    "cd_nmf_update": ("nnls", "cd_nmf_update", _cd_nmf_update, 2),
+    "cd_nmf_update": ("nnls", "cd_nmf_update", _cd_nmf_update, 0.4),
     "prepare": ("montecarlo", "prepare", _prepare, 5),
     "bernoulli_chunks": ("montecarlo", "bernoulli_chunks", _bernoulli_chunks, 60),
     "one_hot_chunks": ("montecarlo", "one_hot_chunks", _one_hot_chunks, 5),
     "dense_chunks": ("montecarlo", "dense_chunks", _dense_chunks, 20),
+    "pair_split_blocks": ("pairs_split", "pair_split_blocks", _pair_split_blocks, 17),
+    "gather": ("tail_dense", "gather", _gather, 2.3),
+    "scatter": ("tail_dense", "scatter", _scatter, 9),
+    "draw_stratum": ("tail", "draw_stratum", _draw_stratum, 2.8),
+    "tail_blocks": ("tail", "tail_blocks", _tail_blocks, 8),
 }
 
 # what each command's default run calls (benchmarks/compile_times.py lists them for any command)
 COMMANDS = {
     "evaluate": ("strata_chunks", "pair_blocks"),  # loss_per_feature(method="stratified"), loss_curve
     "constructions": ("moments_chunks", "nnls_gram", "spd_solve", "cd_nmf_update"),
+    # minimize_exact: fused projected evaluator (pairs_split, tail_dense), tail samples (tail)
+    "exact": ("pair_split_blocks", "gather", "scatter", "draw_stratum", "tail_blocks"),
     "train": ("sparse_block",),
     "monte_carlo": ("prepare", "bernoulli_chunks", "one_hot_chunks", "dense_chunks"),
 }
@@ -132,7 +164,7 @@ def kernels_for(command: str = "compare", *, train: bool = True, one_hot: bool =
     if command == "compare":
         names = list(COMMANDS["constructions"])
         if not one_hot:
-            names += COMMANDS["evaluate"]
+            names += COMMANDS["evaluate"] + COMMANDS["exact"]
         if train:
             names += COMMANDS["train"]
         return tuple(names)
@@ -234,8 +266,10 @@ def warm(kernels=None, *, progress: bool = True, processes: int | None = None, d
     from tqdm.auto import tqdm
 
     show = progress and bool(todo)
+    # no rate or ETA: kernels differ 100-fold in compile time, an ETA from the first ones is bogus
     with tqdm(total=len(names), desc=desc or "compiling kernels (first run only)", disable=not show,
-              leave=False, file=file, unit="kernel") as bar:
+              leave=False, file=file, unit="kernel",
+              bar_format="{desc}: {n_fmt}/{total_fmt} kernels, {elapsed}{postfix}") as bar:
         children = []
         if processes > 1 and len(todo) >= 2:
             groups = _split(todo, processes)
@@ -264,6 +298,82 @@ def warm(kernels=None, *, progress: bool = True, processes: int | None = None, d
             ch.wait()
     report.seconds = time.perf_counter() - t0
     return report
+
+
+class Background:
+    """Kernels compiled by another Python process into the shared on-disk cache, while this one works.
+
+    The process compiles them in the order given and each is in the cache as soon as it is done:
+    `wait(names)` blocks until those are cached (or the process has ended) and then they load from the
+    cache at their first call. While waiting it shows one bar with the elapsed time (or, given `bar`, a
+    note on that bar), only if there is something to wait for. `close()` stops the process if it still
+    runs (an interrupted command). If the process fails, nothing breaks: the kernels are compiled at their
+    first call, as without it.
+    """
+
+    def __init__(self, names: list, proc):
+        self.names = list(names)
+        self._proc = proc
+
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def _missing(self, names) -> list:
+        return [n for n in names if n in self.names and not is_cached(n)]
+
+    def wait(self, names=None, progress: bool = True, desc: str = "compiling kernels (first run only)",
+             bar=None, file=None) -> None:
+        names = self.names if names is None else list(names)
+        if not self.running() or not self._missing(names):
+            return
+        own = None
+        if progress and bar is None:
+            from tqdm.auto import tqdm
+
+            own = tqdm(total=None, desc=desc, leave=False, file=file,
+                       bar_format="{desc}: {elapsed} (" + ", ".join(self._missing(names)) + ")")
+        elif progress:
+            bar.set_postfix_str("waiting for its kernels to compile (first run only)", refresh=True)
+        try:
+            while self.running() and self._missing(names):
+                time.sleep(0.25)
+                if own is not None:
+                    own.refresh()
+        finally:
+            if own is not None:
+                own.close()
+            elif progress:
+                bar.set_postfix_str("", refresh=False)
+
+    def close(self) -> None:
+        if self.running():
+            self._proc.terminate()
+        if self._proc is not None:
+            self._proc.wait()
+        self._proc = None
+
+
+def compile_in_background(names) -> Background:
+    """Start one process compiling `names` (kernels of KERNELS) into the on-disk cache (NUMBA_CACHE_DIR
+    or __pycache__, as this process); returns its Background handle. Its output is discarded."""
+    import subprocess
+
+    names = list(names)
+    for name in names:
+        if name not in KERNELS:
+            raise ValueError(f"unknown kernel {name!r}; known: {sorted(KERNELS)}")
+    if not names:
+        return Background([], None)
+    import os
+
+    # the same ccsolve as this process, wherever it was imported from
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root + (os.pathsep + os.environ["PYTHONPATH"]
+                                              if os.environ.get("PYTHONPATH") else ""))
+    proc = subprocess.Popen([sys.executable, "-m", "ccsolve.warmup", "--quiet", "--processes", "1", *names],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=env)
+    return Background(names, proc)
 
 
 def main(argv=None) -> int:

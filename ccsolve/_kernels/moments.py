@@ -21,6 +21,8 @@ import cmath
 import numpy as np
 from numba import njit, prange
 
+from .parallel import PRANGE_ONLY
+
 
 @njit(cache=True, inline="always")
 def _shc(z):
@@ -49,7 +51,7 @@ def _g2(z):
     return (cmath.exp(z) * (z - 1.0) + 1.0) / (2.0 * z * z)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=PRANGE_ONLY)
 def one_dim(w_in, p, c, t_per, k_max):
     """(The direct version, a complex exp per factor: kept as the test oracle of one_dim_fast.)
 
@@ -124,7 +126,7 @@ def one_dim(w_in, p, c, t_per, k_max):
     return out_relu, out_sq, out_x, out_rx, tail
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=PRANGE_ONLY)
 def two_dim(w_in, p, c, t_per, k_max, pairs_a, pairs_b):
     """(The direct version: kept as the test oracle of two_dim_fast.) For each pair (a, b): (1/(T_a T_b)) sum over the lattice s = (c_a + i m1 h_a, c_b + i m2 h_b),
     |m1| <= K_a, |m2| <= K_b, of H(s) / (s1^2 s2^2), H = E_high[e^{s1 U + s2 V}] (conjugate half summed
@@ -167,7 +169,7 @@ def two_dim(w_in, p, c, t_per, k_max, pairs_a, pairs_b):
     return out
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=PRANGE_ONLY)
 def trig_tables(w_in, t_per, k_tab):
     """cos / sin(m h_a w_ai) for m = -k_tab..k_tab, h_a = 2 pi / T_a: (d, n, 2 k_tab + 1) each (the cached
     1-D pieces of every 2-D factor: e^{i(m1 h_a w_ai + m2 h_b w_bi)} is a product of two table entries)."""
@@ -194,7 +196,7 @@ def trig_tables(w_in, t_per, k_tab):
     return tc, ts
 
 
-@njit(cache=True, parallel=True, fastmath={"contract", "arcp", "nsz"})
+@njit(cache=True, parallel=PRANGE_ONLY, fastmath={"contract", "arcp", "nsz"})
 def two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, thr):
     """Same sums as two_dim, same lattice and boxes, evaluated without a complex exp per factor:
     with z_i = alpha_i + i beta_i (alpha_i = c_a w_ai + c_b w_bi, beta_i = m1 h_a w_ai + m2 h_b w_bi),
@@ -349,7 +351,7 @@ def _g12_parts(zr, zi, shr, shi, chr_, chi):
     return g1, g2
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=PRANGE_ONLY)
 def one_dim_fast(w_in, p, c, t_per, k_max, tc, ts, kmin):
     """Same sums as one_dim, with sinh/cosh(s w_i) from the cached trig tables (trig_tables, m >= 0 half)
     and sinh/cosh of the real part once per neuron instead of a complex exp per factor.

@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange, uint64
 
+from .parallel import PRANGE_ONLY
 from .rng import below, geometric, uniform_pm1
 
 try:  # LLVM's cttz; Numba-internal, so keep a fallback
@@ -271,7 +272,7 @@ def prepare(w_in, w_out, m):
     return w_in_t, w_out_c, gram, mt_wout, m_t, mtm
 
 
-@njit(cache=True, parallel=True, fastmath=_FAST)
+@njit(cache=True, parallel=PRANGE_ONLY, fastmath=_FAST)
 def bernoulli_chunks(w_in_t, w_out, gram, mt_wout, m_t, mtm, c_pos, c_neg, p, chunk_sizes, seeds):
     """Per-chunk (sum, sum of squares, non-empty count) of the per-sample squared error.
 
@@ -328,7 +329,7 @@ def bernoulli_chunks(w_in_t, w_out, gram, mt_wout, m_t, mtm, c_pos, c_neg, p, ch
     return sums, sumsq, nonempty
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=PRANGE_ONLY)
 def one_hot_chunks(c_pos, c_neg, chunk_sizes, seeds):
     """Per-chunk (sum, sum of squares) of the squared error with exactly one active feature."""
     n = c_pos.shape[0]
@@ -406,7 +407,7 @@ def _dense_chunk(w_in_t, w_out_t, m_t, log1mp, size, seed, batch):
     return s1, s2
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=PRANGE_ONLY)
 def dense_chunks(w_in_t, w_out_t, m_t, p, chunk_sizes, seeds, batch):
     """Per-chunk (sum, sum of squares) of the squared error on the dense path (large p).
 

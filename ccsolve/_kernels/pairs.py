@@ -26,6 +26,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .parallel import PRANGE_ONLY
+
 # reassoc lets LLVM vectorise the reductions (deterministic for a given build; inputs are finite)
 _FAST = {"reassoc", "contract"}
 
@@ -313,7 +315,7 @@ def _pair(i, j, w_in_t, gram, cw_pos, cw_neg, yy_pp, yy_pm, yy_mp, yy_mm, cum, g
     return quad - 2.0 * cross + const
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=PRANGE_ONLY)
 def pair_blocks(w_in_t, gram, cw_pos, cw_neg, yy_pp, yy_pm, yy_mp, yy_mm, pi_, pj_, block_starts, grad):
     """Integrals 4 E_ij over the pairs (pi_[p], pj_[p]), and per-block gradient pieces.
 

@@ -21,6 +21,7 @@ import numpy as np
 from numba import njit, prange
 
 from .pairs import cumulative, octant_table, tau
+from .parallel import PRANGE_ONLY
 
 _FAST = {"reassoc", "contract"}
 
@@ -204,7 +205,7 @@ def _pair_split(i, j, w_in_t, gram, cw_pos, cw_neg, cum, mom, grad,
     return quad - 2.0 * cross
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=PRANGE_ONLY)
 def pair_split_blocks(w_in_t, gram, cw_pos, cw_neg, pi_, pj_, block_starts, mom, grad):
     """Per block: vals (B,) = sum over the block's pairs of (quad - 2 cross) (zero unless grad), and
     gh (B, d, d) (symmetric), ap, bm (B, n, d) (zero-size unless mom), gwin (B, d, n) (zero-size unless grad).

@@ -12,10 +12,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .parallel import PRANGE_ONLY
 from .rng import below, uniform, uniform_pm1
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=PRANGE_ONLY)
 def moments_chunks(w_in_t, k_cdf, chunk_sizes, seeds):
     """Per-chunk sums of h h^T (d, d), h x^T (d, n) and h ReLU(x)^T (d, n), h = ReLU(W_in x).
 

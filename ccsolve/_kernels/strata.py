@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .parallel import PRANGE_ONLY
+
 try:  # the inlined per-sample routine, when montecarlo.py provides it (a called one costs ~100 ns)
     from .montecarlo import sample_error as _sample_error
 except ImportError:  # pragma: no cover - older montecarlo.py
@@ -30,7 +32,24 @@ N_SUMS = 9  # f, g1, g2, f f, g1 g1, g2 g2, f g1, f g2, g1 g2
 _FAST = {"reassoc", "contract"}
 
 
-@njit(cache=True, parallel=True, fastmath=_FAST)
+@njit(cache=True, fastmath=_FAST)
+def _pair_errors(idx, val, k, w_in_t, w_out, gram, mt_wout, m_t, mtm, c_pos, c_neg, h, act, e, idx2, val2):
+    """Sum of the errors of the C(k, 2) pairs of the sample's active entries (control variate g2).
+
+    A called function, not inlined into strata_chunks: a second inlined copy of the per-sample routine
+    in the parallel loop doubled its compile time (issue 17) and the call costs once per sample."""
+    g2 = 0.0
+    for a in range(k):
+        idx2[0] = idx[a]
+        val2[0] = val[a]
+        for b in range(a + 1, k):
+            idx2[1] = idx[b]
+            val2[1] = val[b]
+            g2 += _sample_error(idx2, val2, 2, w_in_t, w_out, gram, mt_wout, m_t, mtm, c_pos, c_neg, h, act, e)
+    return g2
+
+
+@njit(cache=True, parallel=PRANGE_ONLY, fastmath=_FAST)
 def strata_chunks(w_in_t, w_out, gram, mt_wout, m_t, mtm, c_pos, c_neg, chunk_k, chunk_sizes, seeds, pair_max_k):
     """Per chunk the sums (f, g1, g2, f^2, g1^2, g2^2, f g1, f g2, g1 g2) over chunk_sizes[c] samples
     with chunk_k[c] active features; shape (n_chunks, 9)."""
@@ -66,14 +85,8 @@ def strata_chunks(w_in_t, w_out, gram, mt_wout, m_t, mtm, c_pos, c_neg, chunk_k,
             err = _sample_error(idx, val, k, w_in_t, w_out, gram, mt_wout, m_t, mtm, c_pos, c_neg, h, act, e)
             g2 = 0.0
             if use_pairs:
-                for a in range(k):
-                    idx2[0] = idx[a]
-                    val2[0] = val[a]
-                    for b in range(a + 1, k):
-                        idx2[1] = idx[b]
-                        val2[1] = val[b]
-                        g2 += _sample_error(idx2, val2, 2, w_in_t, w_out, gram, mt_wout, m_t, mtm, c_pos, c_neg,
-                                            h, act, e)
+                g2 = _pair_errors(idx, val, k, w_in_t, w_out, gram, mt_wout, m_t, mtm, c_pos, c_neg, h, act, e,
+                                  idx2, val2)
             acc[0] += err
             acc[1] += g1
             acc[2] += g2

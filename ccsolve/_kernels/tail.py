@@ -20,10 +20,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .parallel import PRANGE_ONLY
 from .rng import below, uniform_pm1
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=PRANGE_ONLY)
 def draw_stratum(n, k, chunk_sizes, seeds):
     """idx (S, k) distinct features (uniform k-subsets) and val (S, k) U[-1, 1), S = sum(chunk_sizes).
 
@@ -51,7 +52,7 @@ def draw_stratum(n, k, chunk_sizes, seeds):
     return idx, val
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=PRANGE_ONLY)
 def tail_blocks(w_in_t, w_out, gram, mt_wout, m_t, mtm, idx, val, kk, wt, block_starts, grad):
     """sum_s wt[s] f_s over the samples s (rows of idx/val, kk[s] active entries) and gradient pieces.
 

@@ -11,16 +11,20 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .parallel import PRANGE_ONLY
 
-@njit(cache=True, parallel=True)
+
+@njit(cache=True, parallel=PRANGE_ONLY)
 def gather(idx, val, kk, a, b, pos_only_b):
     """out[s] = sum_j val[s, j] a[idx[s, j]] + sum_j v_j b[idx[s, j]] with v_j = max(val, 0) if pos_only_b
     else val (b may have zero rows: then skipped). a, b (n, d); out (S, d)."""
     s_n = idx.shape[0]
     d = a.shape[1]
     use_b = b.shape[0] > 0
-    out = np.zeros((s_n, d))
+    out = np.empty((s_n, d))  # zeroed row by row in the parallel loop (S x d can be tens of MB)
     for s in prange(s_n):
+        for c in range(d):
+            out[s, c] = 0.0
         for j in range(kk[s]):
             row = idx[s, j]
             t = val[s, j]
@@ -36,16 +40,18 @@ def gather(idx, val, kk, a, b, pos_only_b):
     return out
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=PRANGE_ONLY)
 def scatter(idx, val, kk, q, n, block_starts, with_pos):
     """xq[i] = sum over samples and entries with idx = i of val * q[s]; with_pos also rq (val > 0 only).
     Returns (xq (n, d), rq (n, d) or (0, d))."""
     d = q.shape[1]
     n_blocks = block_starts.shape[0] - 1
-    xb = np.zeros((n_blocks, n, d))
+    xb = np.empty((n_blocks, n, d))  # each block zeroes its own part in the parallel loop
     rn = n if with_pos else 0
-    rb = np.zeros((n_blocks, rn, d))
+    rb = np.empty((n_blocks, rn, d))
     for b in prange(n_blocks):
+        xb[b] = 0.0
+        rb[b] = 0.0
         for s in range(block_starts[b], block_starts[b + 1]):
             for j in range(kk[s]):
                 row = idx[s, j]

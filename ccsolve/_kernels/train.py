@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .parallel import PRANGE_ONLY
 from .rng import below, uniform, uniform_pm1
 
 _FAST = {"reassoc", "contract"}  # vectorise the length-d loops; all inputs are finite
@@ -398,7 +399,7 @@ class Work:
                 self.spm, self.pn, self.pnw, self.zpn)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=PRANGE_ONLY)
 def batch_gradient(draw, p, cdf, one_hot, seeds, wt, wo, gram, gtw, gmat, gmat_t, gtg, gtg_diag, sigma,
                    has_g, gwt, sizes, indptr, indices, values, marks, hs, zh, amat_c, gwt_c, cmat_c, rmat_c,
                    spm_c, vec_c, gx_c, loss_c, dsig_c, bounds, a1f_b, tmp_b, loss_b, dsig_b, amat, cmat, rmat, spm,
@@ -457,7 +458,7 @@ def _output_rows(i0, i1, wo, amat, gmat, cmat, rmat, sigma, has_g, gwo):
     gwo[i0:i1] -= rmat[i0:i1]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=PRANGE_ONLY)
 def output_gradient(bounds, wo, amat, gmat, cmat, rmat, sigma, has_g, gwo):
     """gwo (n, d) = W_out A - sigma G C - R, by blocks of rows."""
     for b in prange(bounds.shape[0] - 1):
@@ -486,7 +487,7 @@ def _adamw_flat(p, g, m, v, step_size, bc2_sqrt, decay, beta1, beta2, eps):
         p[i] = p[i] * decay - step_size * (mi / (np.sqrt(vi) / bc2_sqrt + eps))
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=PRANGE_ONLY)
 def _update_rows(bounds, wt, wo, gwt, gwo, amat, gmat, cmat, rmat, sigma, has_g, grad_scale, m_wt, v_wt,
                  m_wo, v_wo, lr, wd, beta1, beta2, eps, step, gram_b, gtw_b):
     """By blocks of rows: gwo, the AdamW step of W_in^T and W_out, and the blocks' parts of the next
