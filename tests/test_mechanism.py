@@ -144,22 +144,59 @@ def test_mechanism_summary_flat_floats():
 
 
 def test_parametric_clean_one_hot_never_below_naive():
+    # clean M: the one-hot loss of ANY weights is >= (n - d)/(6 n) = 1/12 here (Eckart-Young, n = 20, d = 10)
     task = cc.Task(np.zeros((20, 20)), 10, 0.01, one_hot=True)
-    for start in (None, {"a": 1.0, "lam": 0.2, "c": 0.0}, {"a": 3.0, "lam": 0.01, "c": 1.0}):
+    starts = (None, {"a": 1.0, "lam": 0.2, "c": 0.0}, {"a": 3.0, "lam": 0.01, "c": 1.0},
+              {"a": 1.0, "lam": 0.05, "c": 0.3, "mu": 2.0}, {"a": 0.5, "lam": 0.001, "c": -0.2, "mu": 0.1})
+    for start in starts:
         r = parametric(task, start=start, max_evals=8)
         assert r.one_hot_loss >= 1 / 12 - 1e-12
         assert cc.one_hot_loss(r.weights, task.mixing) == pytest.approx(r.one_hot_loss)
+        assert ("mu" in r.parameters) == (start is None or "mu" in start)
 
 
 def test_parametric_parameters_reproduce_weights():
+    import json
+
     task = cc.Task(_sym_m(20, 7, sigma=0.05), 10, 0.05)
     r = parametric(task, max_evals=10)
-    assert set(r.parameters) == {"a", "lam", "c"} and len(r.parameters) <= 8
+    assert set(r.parameters) == {"a", "lam", "c", "mu"} and len(r.parameters) <= 8
     w = parametric_weights(task, r.parameters)
-    assert w == r.weights
+    assert w == r.weights  # bit-identical (np.array_equal on both matrices)
     d = r.to_dict()
     assert d["parameters"] == r.parameters and "ccsolve_version" in d
+    # through JSON (what a user would store) the rebuild is still bit-identical
+    assert parametric_weights(task, json.loads(json.dumps(d))["parameters"]) == r.weights
+    # fit=False builds exactly parametric_weights at the start; the unrefined 3-scalar form too
+    for start in ({"a": 1.2, "lam": 0.04, "c": 0.2, "mu": 0.5}, {"a": 1.2, "lam": 0.04, "c": 0.2}):
+        r0 = parametric(task, start=start, fit=False)
+        assert r0.parameters == start and r0.weights == parametric_weights(task, start)
+    # the refinement changes W_in (mu is a real parameter, not ignored)
+    assert not np.array_equal(parametric_weights(task, {"a": 1.2, "lam": 0.04, "c": 0.2}).W_in,
+                              parametric_weights(task, {"a": 1.2, "lam": 0.04, "c": 0.2, "mu": 0.5}).W_in)
+
+
+def test_parametric_bad_input():
+    task = cc.Task(_sym_m(20, 7, sigma=0.05), 10, 0.05)
     with pytest.raises(ValueError, match="missing"):
         parametric_weights(task, {"a": 1.0})
     with pytest.raises(TypeError, match="parameters"):
         parametric_weights(task, [1.0, 0.1, 0.0])
+    with pytest.raises(ValueError, match="unknown keys"):
+        parametric_weights(task, {"a": 1.0, "lam": 0.1, "c": 0.0, "b": 1.0})
+    with pytest.raises(ValueError, match="lam"):
+        parametric_weights(task, {"a": 1.0, "lam": -0.1, "c": 0.0})
+    with pytest.raises(ValueError, match="mu"):
+        parametric_weights(task, {"a": 1.0, "lam": 0.1, "c": 0.0, "mu": -1.0})
+    with pytest.raises(ValueError, match="c must be finite"):
+        parametric_weights(task, {"a": 1.0, "lam": 0.1, "c": float("nan")})
+    with pytest.raises(TypeError, match="a must be a real number"):
+        parametric_weights(task, {"a": "1", "lam": 0.1, "c": 0.0})
+    with pytest.raises(ValueError, match="start needs"):
+        parametric(task, start={"a": 1.0, "lam": 0.1, "c": 0.0, "mu": 0.0})
+    with pytest.raises(ValueError, match="max_evals"):
+        parametric(task, max_evals=0)
+    with pytest.raises(TypeError, match="progress"):
+        parametric(task, progress="yes")
+    with pytest.raises(TypeError):
+        parametric("not a task")

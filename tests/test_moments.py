@@ -248,3 +248,70 @@ def test_auto_falls_back_when_moments_too_costly(monkeypatch):
     # the sampler it falls back to, stubbed (sampling to a 1e-6 standard error would take minutes)
     monkeypatch.setattr(lm, "stratified_loss", lambda *args: "stratified")
     assert cc.loss_per_feature(w, task, method="auto", tol=1e-6) == "stratified"
+
+
+def _fd_w_in(w, task, entries, eps=1e-5, **kw):
+    out = []
+    for a, i in entries:
+        wp, wm = w.W_in.copy(), w.W_in.copy()
+        wp[a, i] += eps
+        wm[a, i] -= eps
+        out.append((moments_loss(cc.Weights(wp, w.W_out), task, **kw).value
+                    - moments_loss(cc.Weights(wm, w.W_out), task, **kw).value) / (2 * eps))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("p, low_strata", [(0.3, "moments"), (1.0, "moments"), (0.15, "exact")])
+def test_grad_w_in_matches_finite_differences(p, low_strata):
+    rng = np.random.default_rng(21)
+    n, d = 8, 3
+    w = cc.Weights(rng.normal(size=(d, n)) * 0.5, rng.normal(size=(n, d)) * 0.4)  # both signs
+    task = cc.Task(rng.normal(size=(n, n)) * 0.05, d, p)
+    kw = {"tol": 1e-10, "low_strata": low_strata}
+    r = moments_loss(w, task, grad=True, **kw)
+    entries = [(0, 0), (1, 3), (2, 7), (2, 2)]
+    fd = _fd_w_in(w, task, entries, **kw)
+    got = np.array([r.grad_W_in[a, i] for a, i in entries])
+    assert np.max(np.abs(fd - got)) < 1e-8, np.abs(fd - got)
+    assert np.max(np.abs(fd)) > 3e-3  # the entries are not trivially zero
+    assert r.grad_W_in.shape == w.W_in.shape and r.details["grad_W_in_error"] < 1e-7
+
+
+def test_grad_w_in_matches_long_monte_carlo():
+    """dL/p / dW_in = 2 E[r_a 1{u_a > 0} x] / (n p), r = W_out^T (W_out h - y), against its sample mean."""
+    rng = np.random.default_rng(22)
+    n, d, p = 9, 4, 0.5
+    w_in = rng.normal(size=(d, n)) * 0.6
+    w_in[0] = np.abs(w_in[0])
+    w_in[1] = -np.abs(w_in[1])
+    w_in[3] = 0.0  # a dead neuron: zero gradient row
+    w = cc.Weights(w_in, rng.normal(size=(n, d)) * 0.4)
+    m = rng.normal(size=(n, n)) * 0.1
+    r = moments_loss(w, cc.Task(m, d, p), tol=1e-9, grad=True)
+    x = rng.uniform(-1, 1, (200_000, n)) * (rng.random((200_000, n)) < p)
+    u = x @ w_in.T
+    res = (np.maximum(u, 0) @ w.W_out.T - (np.maximum(x, 0) + x @ m.T)) @ w.W_out  # r^T per sample (N, d)
+    g = 2 * (res * (u > 0))[:, :, None] * x[:, None, :] / (n * p)
+    mean, se = g.mean(0), g.std(0) / np.sqrt(len(x))
+    assert np.all(np.abs(r.grad_W_in - mean) <= 4 * se + 1e-12), np.max(np.abs(r.grad_W_in - mean) / (se + 1e-300))
+    assert np.all(r.grad_W_in[3] == 0) and np.max(se[:3]) < 2e-3
+
+
+@pytest.mark.parametrize("kmin, thr", [(2, 0.0), (3, 1e-9)])
+def test_grad_two_dim_fast_matches_simple_kernel(kmin, thr):
+    from ccsolve._kernels import moments as k
+
+    rng = np.random.default_rng(23)
+    w = rng.normal(size=(4, 9)) * 0.5
+    w[1, 2] = 1e-5  # near-zero factors take the series branch
+    w[2, 2] = -1e-5
+    t_per = 1.02 * np.abs(w).sum(axis=1)
+    c = 2.0 / t_per
+    kmax = np.array([12, 9, 15, 7], dtype=np.int64)
+    ia, ib = (x.astype(np.int64) for x in np.triu_indices(4, 1))
+    tc, ts = k.trig_tables(w, t_per, 16)
+    slow = k.grad_two_dim(w, 0.4, c, t_per, kmax, ia, ib, tc, ts, kmin, thr)
+    fast = k.grad_two_dim_fast(w, 0.4, c, t_per, kmax, ia, ib, tc, ts, kmin, thr)
+    for s, f in zip(slow, fast):
+        assert np.allclose(s, f, rtol=1e-11, atol=1e-13)
+    assert np.max(np.abs(slow[0])) > 1e-3

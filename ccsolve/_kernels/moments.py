@@ -444,3 +444,415 @@ def one_dim_fast(w_in, p, c, t_per, k_max, tc, ts, kmin):
                 out_x[a, j, r] *= sc
                 out_rx[a, j, r] *= sc
     return out_relu, out_sq, out_x, out_rx, tail
+
+
+# ---------------------------------------------------------------------------------------------------
+# gradient with respect to W_in (docs/math.md, "Exact second moments", the gradient)
+
+
+@njit(cache=True, inline="always")
+def _g3(z):
+    """E_t[ReLU(t)^2 e^{zt}] = (e^z (z^2 - 2 z + 2) - 2) / (2 z^3)."""
+    if abs(z) < 0.05:
+        z2 = z * z
+        return 0.5 * (1.0 / 3.0 + z / 4.0 + z2 / 10.0 + z * z2 / 36.0 + z2 * z2 / 168.0
+                      + z * z2 * z2 / 960.0 + z2 * z2 * z2 / 6480.0)
+    return 0.5 * (cmath.exp(z) * (z * z - 2.0 * z + 2.0) - 2.0) / (z * z * z)
+
+
+@njit(cache=True, inline="always")
+def _g4(z):
+    """E_t[t^2 e^{zt}] = ((z^2 + 2) sinh z - 2 z cosh z) / z^3."""
+    if abs(z) < 0.05:
+        z2 = z * z
+        return 1.0 / 3.0 + z2 / 10.0 + z2 * z2 / 168.0 + z2 * z2 * z2 / 6480.0
+    return ((z * z + 2.0) * cmath.sinh(z) - 2.0 * z * cmath.cosh(z)) / (z * z * z)
+
+
+@njit(cache=True, inline="always")
+def _phi_g1(z, sh, ch):
+    """sinh(z)/z and g1(z) = (z cosh z - sinh z)/z^2 from z, sinh z, cosh z (series near 0)."""
+    if abs(z) < 1e-2:
+        z2 = z * z
+        return 1.0 + z2 / 6.0 + z2 * z2 / 120.0, z / 3.0 + z * z2 / 30.0 + z * z2 * z2 / 840.0
+    iz = 1.0 / z
+    ph = sh * iz
+    return ph, (ch - ph) * iz
+
+
+@njit(cache=True, parallel=PRANGE_ONLY)
+def grad_one_dim(w_in, p, c, t_per, k_max, kmin, alpha, beta):
+    """Step-payoff 1-D sums for the W_in gradient. Per neuron a, on the lattice of one_dim (kernel 1/s):
+
+    step_x[a, k, r]  sum of p g1(s w_ak) rest_k / s          -> E_r[x_k 1{U_a > 0}] (no alias: E_r[x_k] = 0)
+    ysum[a, k, r]    sum of E_r[x_k psi_a(x) e^{sU}] / s,  psi_a = sum_j alpha_aj ReLU(x_j) + beta_aj x_j
+                     -> E_r[x_k psi_a 1{U_a > 0}] + alias e^{-kappa}/(1 - e^{-kappa}) E_r[x_k psi_a]
+    E_r: the measure with >= kmin active features; rest_k as in one_dim_fast; the j != k part of psi
+    is the first-order (dual-number) part of prod_{i != k} (f_i + eps p (alpha_ai g2 + beta_ai g1)),
+    by prefix and suffix products. r = 0: to k_max, r = 1: to k_max // 2. Times 2/T (real part)."""
+    d, n = w_in.shape
+    step_x = np.zeros((d, n, 2))
+    ysum = np.zeros((d, n, 2))
+    q = 1.0 - p
+    q1j = q ** (n - 1)
+    q2j = p * q ** (n - 2) if kmin >= 3 else 0.0
+    q2e = q ** (n - 2) if kmin >= 3 else 0.0
+    for a in prange(d):
+        h = 2.0 * np.pi / t_per[a]
+        z = np.empty(n, dtype=np.complex128)
+        ph = np.empty(n, dtype=np.complex128)
+        g1 = np.empty(n, dtype=np.complex128)
+        f = np.empty(n, dtype=np.complex128)
+        cc = np.empty(n, dtype=np.complex128)
+        pv = np.empty(n + 1, dtype=np.complex128)
+        pe = np.empty(n + 1, dtype=np.complex128)
+        sv = np.empty(n + 1, dtype=np.complex128)
+        se = np.empty(n + 1, dtype=np.complex128)
+        half = k_max[a] // 2
+        for m in range(k_max[a] + 1):
+            s = complex(c[a], m * h)
+            wgt = 0.5 if m == 0 else 1.0
+            one = 0.0j
+            ctot = 0.0j
+            for i in range(n):
+                zi = s * w_in[a, i]
+                z[i] = zi
+                phi, g1i = _phi_g1(zi, cmath.sinh(zi), cmath.cosh(zi))
+                ph[i] = phi
+                g1[i] = g1i
+                one += phi
+                f[i] = q + p * phi
+                ci = p * (alpha[a, i] * _g2(zi) + beta[a, i] * g1i)
+                cc[i] = ci
+                ctot += ci
+            pv[0] = 1.0
+            pe[0] = 0.0
+            for i in range(n):
+                pv[i + 1] = pv[i] * f[i]
+                pe[i + 1] = pe[i] * f[i] + pv[i] * cc[i]
+            sv[n] = 1.0
+            se[n] = 0.0
+            for i in range(n - 1, -1, -1):
+                sv[i] = sv[i + 1] * f[i]
+                se[i] = se[i + 1] * f[i] + sv[i + 1] * cc[i]
+            ks = wgt / s
+            for k in range(n):
+                rest = pv[k] * sv[k + 1] - q1j - q2j * (one - ph[k])
+                eps = pv[k] * se[k + 1] + pe[k] * sv[k + 1] - q2e * (ctot - cc[k])
+                zk = z[k]
+                vs = (ks * p * g1[k] * rest).real
+                vy = (ks * p * (g1[k] * eps + (alpha[a, k] * _g3(zk) + beta[a, k] * _g4(zk)) * rest)).real
+                step_x[a, k, 0] += vs
+                ysum[a, k, 0] += vy
+                if m <= half:
+                    step_x[a, k, 1] += vs
+                    ysum[a, k, 1] += vy
+        sc = 2.0 / t_per[a]
+        for k in range(n):
+            for r in range(2):
+                step_x[a, k, r] *= sc
+                ysum[a, k, r] *= sc
+    return step_x, ysum
+
+
+@njit(cache=True, parallel=PRANGE_ONLY)
+def grad_two_dim(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, thr):
+    """Step x ReLU 2-D sums for the W_in gradient, per pair (a, b) and coordinate k, on the box of two_dim:
+
+    dab[t, k, r]  (1/(T_a T_b)) sum of H_k(s) / (s1 s2^2)   -> E_r[x_k 1{U_a > 0} ReLU(U_b)] + aliases
+    dba[t, k, r]  same with 1 / (s1^2 s2)                     -> E_r[x_k ReLU(U_a) 1{U_b > 0}] + aliases
+    H_k = p g1(z_k) (prod_{i != k} f_i - strata below kmin), z_i = s1 w_ai + s2 w_bi (sinh / cosh from the
+    trig tables and sinh / cosh of the real part). Region: the cross of two_dim_fast (row m1 + 1 runs to the
+    last |m2| of row m1 whose largest |term| over k exceeds thr, plus max(2, r / 4); thr <= 0: the box).
+    r = 0: the region, r = 1: m1 <= 3 K_a / 4, |m2| <= 3 r(m1) / 4 (the refinement estimate).
+    nodes[t]: lattice nodes evaluated.
+    """
+    n = w_in.shape[1]
+    k_tab = (tc.shape[2] - 1) // 2
+    n_pairs = pairs_a.shape[0]
+    dab = np.zeros((n_pairs, n, 2))
+    dba = np.zeros((n_pairs, n, 2))
+    nodes = np.zeros(n_pairs)
+    q = 1.0 - p
+    q1j = q ** (n - 1)
+    q2j = p * q ** (n - 2) if kmin >= 3 else 0.0
+    for t in prange(n_pairs):
+        a = pairs_a[t]
+        b = pairs_b[t]
+        ha = 2.0 * np.pi / t_per[a]
+        hb = 2.0 * np.pi / t_per[b]
+        ka = k_max[a]
+        kb = k_max[b]
+        al = np.empty(n)
+        sha = np.empty(n)
+        cha = np.empty(n)
+        for i in range(n):
+            al[i] = c[a] * w_in[a, i] + c[b] * w_in[b, i]
+            sha[i] = np.sinh(al[i])
+            cha[i] = np.cosh(al[i])
+        ph = np.empty(n, dtype=np.complex128)
+        g1 = np.empty(n, dtype=np.complex128)
+        pre = np.empty(n + 1, dtype=np.complex128)
+        suf = np.empty(n + 1, dtype=np.complex128)
+        sc = 2.0 / (t_per[a] * t_per[b])
+        r = kb
+        for m1 in range(ka + 1):
+            s1 = complex(c[a], m1 * ha)
+            lo = 0 if m1 == 0 else -r
+            last = -1
+            for m2 in range(lo, r + 1):
+                nodes[t] += 1
+                s2 = complex(c[b], m2 * hb)
+                one = 0.0j
+                pre[0] = 1.0
+                for i in range(n):
+                    ca1 = tc[a, i, k_tab + m1]
+                    sa1 = ts[a, i, k_tab + m1]
+                    cb = tc[b, i, k_tab + m2]
+                    sb = ts[b, i, k_tab + m2]
+                    cosb = ca1 * cb - sa1 * sb
+                    sinb = sa1 * cb + ca1 * sb
+                    zi = complex(al[i], m1 * ha * w_in[a, i] + m2 * hb * w_in[b, i])
+                    sh = complex(sha[i] * cosb, cha[i] * sinb)
+                    ch = complex(cha[i] * cosb, sha[i] * sinb)
+                    phi, g1i = _phi_g1(zi, sh, ch)
+                    ph[i] = phi
+                    g1[i] = g1i
+                    one += phi
+                    pre[i + 1] = pre[i] * (q + p * phi)
+                suf[n] = 1.0
+                for i in range(n - 1, -1, -1):
+                    suf[i] = suf[i + 1] * (q + p * ph[i])
+                wgt = 0.5 if (m1 == 0 and m2 == 0) else 1.0
+                kab = wgt * sc / (s1 * s2 * s2)
+                kba = wgt * sc / (s1 * s1 * s2)
+                inner = 4 * m1 <= 3 * ka and 4 * abs(m2) <= 3 * r
+                big = 0.0
+                for k in range(n):
+                    hk = p * g1[k] * (pre[k] * suf[k + 1] - q1j - q2j * (one - ph[k]))
+                    vab = (kab * hk).real
+                    vba = (kba * hk).real
+                    big = max(big, abs(vab), abs(vba))
+                    dab[t, k, 0] += vab
+                    dba[t, k, 0] += vba
+                    if inner:
+                        dab[t, k, 1] += vab
+                        dba[t, k, 1] += vba
+                if big > thr and abs(m2) > last:
+                    last = abs(m2)
+            if thr > 0.0:
+                r = min(r, last + max(2, r // 4))
+    return dab, dba, nodes
+
+
+@njit(cache=True, parallel=PRANGE_ONLY, fastmath={"contract", "arcp", "nsz"})
+def grad_two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, thr):
+    """Same sums, region and outputs as grad_two_dim (kept as its test oracle), in real arithmetic with the
+    loops over a row's m2 innermost (vectorisable): per row, phi_i, g1_i and the prefix products are stored
+    for every (i, m2), then a downward pass over i with the running suffix product accumulates each k."""
+    n = w_in.shape[1]
+    k_tab = (tc.shape[2] - 1) // 2
+    n_pairs = pairs_a.shape[0]
+    dab = np.zeros((n_pairs, n, 2))
+    dba = np.zeros((n_pairs, n, 2))
+    nodes = np.zeros(n_pairs)
+    q = 1.0 - p
+    q1j = q ** (n - 1)
+    q2j = p * q ** (n - 2) if kmin >= 3 else 0.0
+    for t in prange(n_pairs):
+        a = pairs_a[t]
+        b = pairs_b[t]
+        ha = 2.0 * np.pi / t_per[a]
+        hb = 2.0 * np.pi / t_per[b]
+        ka = k_max[a]
+        kb = k_max[b]
+        ln = 2 * kb + 1
+        off = k_tab - kb
+        al = np.empty(n)
+        sha = np.empty(n)
+        cha = np.empty(n)
+        for i in range(n):
+            al[i] = c[a] * w_in[a, i] + c[b] * w_in[b, i]
+            sha[i] = np.sinh(al[i])
+            cha[i] = np.cosh(al[i])
+        phr = np.empty((n, ln))
+        phi_ = np.empty((n, ln))
+        g1r = np.empty((n, ln))
+        g1i = np.empty((n, ln))
+        prr = np.empty((n, ln))
+        pri = np.empty((n, ln))
+        cur_r = np.empty(ln)
+        cur_i = np.empty(ln)
+        one_r = np.empty(ln)
+        one_i = np.empty(ln)
+        kabr = np.empty(ln)
+        kabi = np.empty(ln)
+        kbar = np.empty(ln)
+        kbai = np.empty(ln)
+        inw = np.empty(ln)
+        big = np.empty(ln)
+        mm2 = np.empty(ln)
+        for j in range(ln):
+            mm2[j] = j - kb
+        sc = 2.0 / (t_per[a] * t_per[b])
+        r = kb
+        for m1 in range(ka + 1):
+            j0 = kb - r
+            j1 = kb + r + 1
+            nj = j1 - j0
+            nodes[t] += nj if m1 > 0 else r + 1
+            s1 = complex(c[a], m1 * ha)
+            in_row = 4 * m1 <= 3 * ka
+            for j in range(j0, j1):
+                m2 = j - kb
+                s2 = complex(c[b], m2 * hb)
+                wgt = 1.0
+                if m1 == 0:
+                    wgt = 0.0 if m2 < 0 else (0.5 if m2 == 0 else 1.0)
+                kab = wgt * sc / (s1 * s2 * s2)
+                kba = wgt * sc / (s1 * s1 * s2)
+                kabr[j] = kab.real
+                kabi[j] = kab.imag
+                kbar[j] = kba.real
+                kbai[j] = kba.imag
+                inw[j] = 1.0 if (in_row and 4 * abs(m2) <= 3 * r) else 0.0
+                cur_r[j] = 1.0
+                cur_i[j] = 0.0
+                one_r[j] = 0.0
+                one_i[j] = 0.0
+                big[j] = 0.0
+            vm2 = mm2[j0:j1]
+            vcr = cur_r[j0:j1]
+            vci = cur_i[j0:j1]
+            vor = one_r[j0:j1]
+            voi = one_i[j0:j1]
+            nsmall = 0
+            for i in range(n):
+                ca1 = tc[a, i, k_tab + m1]
+                sa1 = ts[a, i, k_tab + m1]
+                b1 = m1 * ha * w_in[a, i]
+                tb = hb * w_in[b, i]
+                ali = al[i]
+                shi = sha[i]
+                chi = cha[i]
+                tcb = tc[b, i, off + j0:off + j1]
+                tsb = ts[b, i, off + j0:off + j1]
+                vphr = phr[i, j0:j1]
+                vphi = phi_[i, j0:j1]
+                vg1r = g1r[i, j0:j1]
+                vg1i = g1i[i, j0:j1]
+                vprr = prr[i, j0:j1]
+                vpri = pri[i, j0:j1]
+                for j in range(nj):
+                    cb = tcb[j]
+                    sb = tsb[j]
+                    cosb = ca1 * cb - sa1 * sb
+                    sinb = sa1 * cb + ca1 * sb
+                    beta = b1 + vm2[j] * tb
+                    sr = shi * cosb
+                    si = chi * sinb
+                    cr = chi * cosb
+                    ci = shi * sinb
+                    r2 = ali * ali + beta * beta
+                    small = r2 <= 1e-6
+                    nsmall += small
+                    inv = 1.0 / max(r2, 1e-6)  # finite for the small ones, which are redone below
+                    izr = ali * inv
+                    izi = -beta * inv
+                    fr = sr * izr - si * izi
+                    fi = sr * izi + si * izr
+                    dr = cr - fr
+                    di = ci - fi
+                    gr = dr * izr - di * izi
+                    gi = dr * izi + di * izr
+                    vphr[j] = fr
+                    vphi[j] = fi
+                    vg1r[j] = gr
+                    vg1i[j] = gi
+                    xr = vcr[j]
+                    xi = vci[j]
+                    vprr[j] = xr
+                    vpri[j] = xi
+                    vor[j] += fr
+                    voi[j] += fi
+                    ffr = q + p * fr
+                    ffi = p * fi
+                    vcr[j] = xr * ffr - xi * ffi
+                    vci[j] = xr * ffi + xi * ffr
+                if nsmall > 0:  # |z| < 1e-3 (rare): the series, and the prefix products from here on
+                    nsmall = 0
+                    for j in range(nj):
+                        beta = b1 + vm2[j] * tb
+                        if ali * ali + beta * beta <= 1e-6:
+                            # phi = 1 + z^2/6 + z^4/120, g1 = z/3 + z^3/30 + z^5/840
+                            z2r = ali * ali - beta * beta
+                            z2i = 2.0 * ali * beta
+                            z4r = z2r * z2r - z2i * z2i
+                            z4i = 2.0 * z2r * z2i
+                            fr = 1.0 + z2r / 6.0 + z4r / 120.0
+                            fi = z2i / 6.0 + z4i / 120.0
+                            ur = 1.0 / 3.0 + z2r / 30.0 + z4r / 840.0
+                            ui = z2i / 30.0 + z4i / 840.0
+                            vor[j] += fr - vphr[j]
+                            voi[j] += fi - vphi[j]
+                            vphr[j] = fr
+                            vphi[j] = fi
+                            vg1r[j] = ali * ur - beta * ui
+                            vg1i[j] = ali * ui + beta * ur
+                            xr = vprr[j]
+                            xi = vpri[j]
+                            ffr = q + p * fr
+                            ffi = p * fi
+                            vcr[j] = xr * ffr - xi * ffi
+                            vci[j] = xr * ffi + xi * ffr
+            for j in range(j0, j1):  # the running suffix product
+                cur_r[j] = 1.0
+                cur_i[j] = 0.0
+            vkabr = kabr[j0:j1]
+            vkabi = kabi[j0:j1]
+            vkbar = kbar[j0:j1]
+            vkbai = kbai[j0:j1]
+            vin = inw[j0:j1]
+            vbig = big[j0:j1]
+            for i in range(n - 1, -1, -1):
+                vphr = phr[i, j0:j1]
+                vphi = phi_[i, j0:j1]
+                vg1r = g1r[i, j0:j1]
+                vg1i = g1i[i, j0:j1]
+                vprr = prr[i, j0:j1]
+                vpri = pri[i, j0:j1]
+                s_ab0 = 0.0
+                s_ab1 = 0.0
+                s_ba0 = 0.0
+                s_ba1 = 0.0
+                for j in range(nj):
+                    fr = vphr[j]
+                    fi = vphi[j]
+                    xr = vcr[j]
+                    xi = vci[j]
+                    rr = vprr[j] * xr - vpri[j] * xi - q1j - q2j * (vor[j] - fr)
+                    ri = vprr[j] * xi + vpri[j] * xr - q2j * (voi[j] - fi)
+                    hr_ = p * (vg1r[j] * rr - vg1i[j] * ri)
+                    hi_ = p * (vg1r[j] * ri + vg1i[j] * rr)
+                    vab = vkabr[j] * hr_ - vkabi[j] * hi_
+                    vba = vkbar[j] * hr_ - vkbai[j] * hi_
+                    s_ab0 += vab
+                    s_ba0 += vba
+                    s_ab1 += vab * vin[j]
+                    s_ba1 += vba * vin[j]
+                    vbig[j] = max(vbig[j], abs(vab), abs(vba))
+                    ffr = q + p * fr
+                    ffi = p * fi
+                    vcr[j] = xr * ffr - xi * ffi
+                    vci[j] = xr * ffi + xi * ffr
+                dab[t, i, 0] += s_ab0
+                dab[t, i, 1] += s_ab1
+                dba[t, i, 0] += s_ba0
+                dba[t, i, 1] += s_ba1
+            if thr > 0.0:
+                last = -1
+                for j in range(j0, j1):
+                    if big[j] > thr and abs(j - kb) > last:
+                        last = abs(j - kb)
+                r = min(r, last + max(2, r // 4))
+    return dab, dba, nodes

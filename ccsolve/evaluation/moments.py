@@ -69,7 +69,9 @@ class MomentsLoss:
     grad_W_out dL/p / dW_out (exact given the moments), or None
     details    truncations, periods, cost, the moments themselves (details["moments"]; with
                low_strata="exact" they are the moments of the measure with >= 3 active features, and
-               E_1, E_2 are in details)
+               E_1, E_2 are in details); with grad=True also "grad_W_in_error" (the refinement estimate
+               of grad_W_in, largest entry) and "grad_seconds"
+    grad_W_in  dL/p / dW_in (Fourier sums of step x ReLU payoffs, docs/math.md), or None
     """
 
     value: float
@@ -77,6 +79,7 @@ class MomentsLoss:
     seconds: float
     grad_W_out: np.ndarray | None = None
     details: dict = field(default_factory=dict)
+    grad_W_in: np.ndarray | None = None
 
     def __float__(self) -> float:
         return float(self.value)
@@ -212,6 +215,53 @@ def _restricted(w: np.ndarray, p: float, tol: float, kmin: int, k1_max: int, k2_
     return hh, hx, hr, h1, hh_e, hx_err, hr_err, h1_err, details
 
 
+def _grad_w_in_restricted(wl, p, kmin, details, hx_r, gl, alpha, beta, thr):
+    """d(restricted loss)/dW_in on the live rows, and its refinement error (same shape).
+
+    With r = W_out^T (W_out h - y), dL/dw_a = 2 E[r_a 1{U_a > 0} x]: the pairs (a, b != a) need
+    D[a, b, k] = E_r[x_k 1{U_a > 0} ReLU(U_b)] (2-D sums, kernel 1/(s1 s2^2)), the diagonal 2 E_r[x_k
+    ReLU(U_a)] = 2 hx_r, the target E_r[x_k psi_a 1{U_a > 0}] (1-D, psi_a = (W_out^T y)_a). The aliases of
+    D (k1 = 0 < k2: E_r[x_k 1{U_a>0} (U_b + k2 T_b)]; k1 > 0: E_r[x_k ReLU(U_b + k2 T_b)]) are moments
+    already known except E_r[x_k U_b 1{U_a > 0}], which enters contracted with G_ab a0_b and is folded
+    into psi_a (beta' = beta + sum_b G_ab a0_b w_b).
+    """
+    from .._kernels import moments as k
+
+    dl, n = wl.shape
+    t_per = np.asarray(details["periods"], dtype=float)
+    c = KAPPA / t_per
+    a0, a1, _ = _geo(c, t_per)
+    rest = 1.0 - sum(comb(n - 1, j) * p**j * (1 - p) ** (n - 1 - j) for j in range(kmin - 1))
+    g_off = gl - np.diag(np.diag(gl))
+    beta2 = beta + (g_off * a0[None, :]) @ wl
+    kk = int(details["k1"])
+    kvec = np.full(dl, kk, dtype=np.int64)
+    step_x, ysum = k.grad_one_dim(wl, p, c, t_per, kvec, kmin, np.ascontiguousarray(alpha),
+                                  np.ascontiguousarray(beta2))
+    ia, ib = np.triu_indices(dl, 1)
+    k2 = np.asarray(details["k2"], dtype=np.int64)
+    if ia.size:
+        tc, ts = k.trig_tables(wl, t_per, int(k2.max()))
+        dab, dba, nodes = k.grad_two_dim_fast(wl, p, c, t_per, k2, ia.astype(np.int64), ib.astype(np.int64), tc, ts,
+                                              kmin, thr)
+    else:
+        dab = dba = np.zeros((0, n, 2))
+        nodes = np.zeros(0)
+    details["grad_factor_evals_2d"] = int(nodes.sum()) * n
+    out = []
+    for r in range(2):
+        sd = np.zeros((dl, n))
+        np.add.at(sd, ia, g_off[ia, ib][:, None] * dab[:, :, r])
+        np.add.at(sd, ib, g_off[ia, ib][:, None] * dba[:, :, r])
+        y2 = ysum[:, :, r] - a0[:, None] * (alpha * p * rest / 6 + beta2 * p * rest / 3)
+        g = (2 * sd + 2 * np.diag(gl)[:, None] * hx_r - 2 * y2
+             - 2 * step_x[:, :, r] * (g_off @ (a1 * t_per))[:, None]
+             - 2 * a0[:, None] * (g_off @ hx_r)
+             - 2 * a0[:, None] * (p * rest / 3) * ((g_off * a0[None, :]) @ wl))
+        out.append(g)
+    return out[0], np.abs(out[0] - out[1])
+
+
 def _full(live, d, n, parts):
     """Embed the live rows' results into (d, ...) arrays (dead neurons: zero rows)."""
     hh, hx, hr, h1, hh_e, hx_e, hr_e, h1_e = parts
@@ -264,7 +314,8 @@ def moments_loss(weights: Weights, task: Task, tol: float = 1e-7, grad: bool = F
 
     tol   target absolute error of L/p (the refinement estimate `error` is brought below it: the per-entry
           truncation tolerance starts at tol and is tightened while the estimate exceeds tol, at most 3x)
-    grad  also return dL/p / dW_out (exact given the moments)
+    grad  also return dL/p / dW_out (exact given the moments) and dL/p / dW_in (grad_W_in: Fourier sums
+          of step x ReLU payoffs on the same lattices; about 3-4x the cost of the value, docs/benchmarks.md)
     max_factor_evals  refuse (ValueError) above this 2-D cost (the cost model: details["factor_evals_2d"])
     low_strata  "auto" | "moments" | "exact": how the strata with <= 2 active features enter. "moments":
           stratum 1 in closed form, stratum 2 inside the Fourier sums. "exact": the Fourier sums run on the
@@ -318,14 +369,32 @@ def moments_loss(weights: Weights, task: Task, tol: float = 1e-7, grad: bool = F
         entry_tol *= max(0.5 * tol / err, 1e-2)
     value = loss / norm
     gw = 2 * (w_out @ hh - cc.T) / norm if grad else None
+    g_in = None
+    if grad:
+        from .stratified import single_loss, stratum_weights
+
+        tg = time.perf_counter()
+        hx_r = parts[1]  # the restricted E_r[h x^T] on the live rows (before the stratum-1 closed form)
+        gl = g[np.ix_(live, live)]
+        alpha = w_out.T[live]
+        beta = (w_out.T @ m)[live]
+        gr, gr_err = _grad_w_in_restricted(wl, p, kmin, details, hx_r, gl, alpha, beta, entry_tol * CROSS_THR)
+        g_in = np.zeros_like(w)
+        g_in[live] = gr / norm
+        details["grad_W_in_error"] = float(np.max(gr_err, initial=0.0) / norm)
+        sw = stratum_weights(n, p)
+        if kmin == 2:  # stratum 1 (closed form in the moments) is sw[1] E_1 of the loss
+            g_in += sw[1] * single_loss(weights, m, grad=True)[1]
+        details["grad_seconds"] = time.perf_counter() - tg
     if kmin == 3:
         from .stratified import pair_loss, single_loss, stratum_weights
 
         sw = stratum_weights(n, p)
         if grad:
-            e1, _, g1 = single_loss(weights, m, grad=True)
-            e2, _, g2 = pair_loss(weights, m, grad=True)
+            e1, gi1, g1 = single_loss(weights, m, grad=True)
+            e2, gi2, g2 = pair_loss(weights, m, grad=True)
             gw = gw + sw[1] * g1 + sw[2] * g2
+            g_in += sw[1] * gi1 + sw[2] * gi2
         else:
             e1 = single_loss(weights, m)
             e2 = pair_loss(weights, m)
@@ -335,4 +404,4 @@ def moments_loss(weights: Weights, task: Task, tol: float = 1e-7, grad: bool = F
     details["low_strata"] = low_strata
     details["dead_neurons"] = int(d - wl.shape[0])
     details["moments"] = Moments(hh, hx, hr, h1, hh_e, hx_e, hr_e, h1_e, p, dict(details))
-    return MomentsLoss(float(value), err, time.perf_counter() - t0, gw, details)
+    return MomentsLoss(float(value), err, time.perf_counter() - t0, gw, details, g_in)
