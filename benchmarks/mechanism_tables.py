@@ -1,12 +1,15 @@
 """Print the docs/mechanism.md tables: mechanism measurements (ccsolve.analysis.mechanism) side by side for trained
-models, minimize_one_hot, SNMF (exact and the reference recipe) and ccsolve.optimize.parametric, at one-hot,
-p = 0.001 and p = 0.01, for the embedding M (seed 0), random σ = 0.025 and symmetric σ = 0.033.
+models, minimize_exact, minimize_one_hot, SNMF (exact and the reference recipe) and
+ccsolve.optimize.parametric, at one-hot, p = 0.001 and p = 0.01, for the embedding M (seed 0), random
+σ = 0.025 and symmetric σ = 0.033.
 
     python benchmarks/mechanism_tables.py [--cache DIR] [--seeds 0,1,2,3,4] [--kinds embedding,random,symmetric]
 
 Trained weights: ccsolve.train defaults (10,000 steps; at p = 0.001 10,000 non-empty batches), cached as
-.npz (benchmarks/mechanism_common.py); every other result is cached as JSON in DIR, so a rerun only prints.
-Every L/p: ccsolve.loss_per_feature(method="auto", tol=--tol, default 1e-5); one-hot: exact.
+.npz (benchmarks/mechanism_common.py); minimize_exact (the default call minimize_exact(task), fitted at
+each setting) and the one-hot constructions are cached as .npz, parametric fits as JSON shared with
+benchmarks/parametric_tables.py (parametric2_{kind}_{p}_{max_evals}.json), every row as JSON in DIR, so a
+rerun only prints. Every L/p: ccsolve.loss_per_feature(method="auto", tol=--tol, default 1e-5); one-hot: exact.
 """
 
 from __future__ import annotations
@@ -21,12 +24,13 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-import ccsolve as cc  # noqa: E402
-from ccsolve import constructions as C  # noqa: E402
-from ccsolve._io import atomic_write_json  # noqa: E402
-from ccsolve.analysis.mechanism import mechanism_summary  # noqa: E402
-from ccsolve.optimize.parametric import parametric, parametric_weights  # noqa: E402
-from mechanism_common import DEFAULT_CACHE, MIXINGS, task, trained  # noqa: E402
+from ccsolve._io import atomic_write_json
+from mechanism_common import DEFAULT_CACHE, MIXINGS, task, trained
+from parametric_tables import parametric_fit
+
+import ccsolve as cc
+from ccsolve import constructions as C
+from ccsolve.analysis.mechanism import mechanism_summary
 
 SETTINGS = ("one-hot", 0.001, 0.01)
 COLUMNS = [  # (key, header, format)
@@ -55,7 +59,7 @@ COLUMNS = [  # (key, header, format)
     ("negative_share", "neg. contrib.", "{:.2f}"),
 ]
 N_MC = 1 << 14  # interference sign-combination samples (stderr ~1e-4 on "I +-")
-MAX_EVALS = 40  # Nelder-Mead evaluations per parametric fit
+MAX_EVALS = 120  # Nelder-Mead evaluations per parametric fit (--max-evals; parametric_tables.py uses 120)
 
 
 TOL = 1e-5  # standard error of every L/p (--tol)
@@ -100,18 +104,18 @@ def constructions_for(kind, cache, log):
     return out
 
 
-def parametric_for(kind, setting, cache, log, start=None):
+def minimize_exact_for(kind, setting, cache, log):
+    """The default call ccsolve.constructions.minimize_exact(task) at the setting (weights depend on p), cached npz."""
     t = task(kind, 0.01, one_hot=True) if setting == "one-hot" else task(kind, setting)
-    path = os.path.join(cache, f"parametric_{kind}_{setting}.json")
-
-    def fit():
+    path = os.path.join(cache, f"minimize_exact_{kind}_{setting}.npz")
+    if not os.path.exists(path):
         t0 = time.time()
-        r = parametric(t, start=start, max_evals=MAX_EVALS)
-        log(f"{kind} parametric {setting}: {r!r}, {r.n_evals} evals, {time.time() - t0:.0f} s")
-        return r.to_dict()
-
-    d = _cached(path, fit)
-    return parametric_weights(t, d["parameters"]), d
+        r = C.minimize_exact(t, evaluate=False)  # evaluate=False: same weights, L/p is estimated by _row
+        sec = time.time() - t0
+        r.weights.save(path, construction="minimize_exact(task)", task=t.config(), objective=float(r.objective),
+                       init=str(r.init), n_iter=int(r.n_iter), seconds=sec)
+        log(f"{kind} minimize_exact {setting}: F {r.objective:.6f}, init {r.init}, {r.n_iter} it., {sec:.1f} s")
+    return cc.Weights.load(path)
 
 
 def main(argv=None):
@@ -121,6 +125,7 @@ def main(argv=None):
     ap.add_argument("--kinds", default="embedding,random,symmetric")
     ap.add_argument("--train-seeds", type=int, default=5, help="train the first N seeds when not cached")
     ap.add_argument("--tol", type=float, default=1e-5, help="standard error of every L/p")
+    ap.add_argument("--max-evals", type=int, default=MAX_EVALS, help="parametric's Nelder-Mead evaluations")
     args = ap.parse_args(argv)
     global TOL
     TOL = args.tol
@@ -135,8 +140,7 @@ def main(argv=None):
         label = MIXINGS[kind][0]
         cons = constructions_for(kind, args.cache, log)
         rows = []  # (model, setting, row)
-        start = None
-        for setting in (0.01, 0.001, "one-hot"):  # computed in this order (warm starts), printed by SETTINGS
+        for setting in (0.01, 0.001, "one-hot"):  # computed in this order, printed by SETTINGS
             t = task(kind, 0.01, one_hot=True) if setting == "one-hot" else task(kind, setting)
             sname = "one-hot" if setting == "one-hot" else f"p={setting:g}"
             if setting != "one-hot":
@@ -147,7 +151,7 @@ def main(argv=None):
                     if w is None:
                         continue
                     path = os.path.join(args.cache, f"tol{TOL:g}_row_trained_{kind}_{setting}_{s}.json")
-                    trows.append(_cached(path, lambda w=w: _row(w, t)))
+                    trows.append(_cached(path, lambda w=w, t=t: _row(w, t)))
                 mean = {k: float(np.mean([r[k] for r in trows])) for k in trows[0]}
                 mean["L/p_sd"] = float(np.std([r["L/p"] for r in trows], ddof=1)) if len(trows) > 1 else 0.0
                 rows.append((f"trained ({len(trows)} seeds, mean)", sname, mean))
@@ -155,12 +159,14 @@ def main(argv=None):
                 path = os.path.join(args.cache, f"tol{TOL:g}_row_{name.replace(' ', '_')}_{kind}_{setting}.json")
                 # minimize_one_hot's L/p at p is 0.2-1.3 with a heavy tail: relative precision 1e-3 is enough
                 tol = max(TOL, 1e-3) if name == "minimize_one_hot" else None
-                rows.append((name, sname, _cached(path, lambda w=w, tol=tol: _row(w, t, tol=tol))))
-            w, d = parametric_for(kind, setting, args.cache, log, start)
-            start = d["parameters"]
-            path = os.path.join(args.cache, f"tol{TOL:g}_row_parametric_{kind}_{setting}.json")
+                rows.append((name, sname, _cached(path, lambda w=w, t=t, tol=tol: _row(w, t, tol=tol))))
+            w = minimize_exact_for(kind, setting, args.cache, log)
+            path = os.path.join(args.cache, f"tol{TOL:g}_row_minimize_exact_{kind}_{setting}.json")
+            rows.append(("minimize_exact", sname, _cached(path, lambda w=w, t=t: _row(w, t))))
+            w, d = parametric_fit(kind, None if setting == "one-hot" else setting, args.cache, args.max_evals)
+            path = os.path.join(args.cache, f"tol{TOL:g}_row_parametric2_{kind}_{setting}_{args.max_evals}.json")
             prm = ", ".join(f"{k}={val:.3g}" for k, val in d["parameters"].items())
-            rows.append((f"parametric ({prm})", sname, _cached(path, lambda w=w: _row(w, t))))
+            rows.append((f"parametric ({prm})", sname, _cached(path, lambda w=w, t=t: _row(w, t))))
             log(f"{kind} {sname} done")
         rows.sort(key=lambda r: ["one-hot", "p=0.001", "p=0.01"].index(r[1]))
         print(f"### {label}\n")
