@@ -178,7 +178,7 @@ def main(argv=None):
                 val = row.get(key, float("nan"))
                 cell = fmt.format(val) if np.isfinite(val) else "–"
                 if key == "L/p" and row.get("L/p_stderr", 0) > 0:
-                    cell += f" ± {row['L/p_stderr']:.0e}"
+                    cell += f" ± {row['L/p_stderr']:.1e}"
                 if key == "L/p" and "L/p_sd" in row:
                     cell += f" (sd {row['L/p_sd']:.1e})"
                 cells.append(cell)
