@@ -252,10 +252,7 @@ def warm(kernels=None, *, progress: bool = True, processes: int | None = None, d
                 load 9-18 during issue 17's work), so it is opt-in.
     Returns a WarmupReport; never raises for a kernel whose spec is out of date (see report.failed).
     """
-    names = list(kernels_for("compare") if kernels is None else kernels)
-    for name in names:
-        if name not in KERNELS:
-            raise ValueError(f"unknown kernel {name!r}; known: {sorted(KERNELS)}")
+    names = _known(kernels_for("compare") if kernels is None else kernels)
     t0 = time.perf_counter()
     report = WarmupReport()
     todo = [n for n in names if not is_cached(n)]  # None (unknown) counts as not cached
@@ -273,13 +270,7 @@ def warm(kernels=None, *, progress: bool = True, processes: int | None = None, d
         children = []
         if processes > 1 and len(todo) >= 2:
             groups = _split(todo, processes)
-            import subprocess
-
-            for group in groups[1:]:
-                if group:
-                    children.append(subprocess.Popen(
-                        [sys.executable, "-m", "ccsolve.warmup", "--quiet", "--processes", "1", *group],
-                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            children = [_spawn(group) for group in groups[1:] if group]
             mine = groups[0]
             later = [n for n in names if n not in mine]
             order = mine + later
@@ -356,24 +347,33 @@ class Background:
 def compile_in_background(names) -> Background:
     """Start one process compiling `names` (kernels of KERNELS) into the on-disk cache (NUMBA_CACHE_DIR
     or __pycache__, as this process); returns its Background handle. Its output is discarded."""
-    import subprocess
+    names = _known(names)
+    if not names:
+        return Background([], None)
+    return Background(names, _spawn(names))
 
+
+def _known(names) -> list:
+    """names as a list, each checked against KERNELS."""
     names = list(names)
     for name in names:
         if name not in KERNELS:
             raise ValueError(f"unknown kernel {name!r}; known: {sorted(KERNELS)}")
-    if not names:
-        return Background([], None)
-    import os
+    return names
 
-    # the same ccsolve as this process, wherever it was imported from
+
+def _spawn(names: list):
+    """A `python -m ccsolve.warmup --quiet` process compiling `names` into the shared on-disk cache (the
+    same ccsolve as this process, wherever it was imported from; its output discarded)."""
+    import os
+    import subprocess
+
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ, PYTHONPATH=root + (os.pathsep + os.environ["PYTHONPATH"]
                                               if os.environ.get("PYTHONPATH") else ""))
-    proc = subprocess.Popen([sys.executable, "-m", "ccsolve.warmup", "--quiet", "--processes", "1", *names],
+    return subprocess.Popen([sys.executable, "-m", "ccsolve.warmup", "--quiet", "--processes", "1", *names],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env=env)
-    return Background(names, proc)
 
 
 def main(argv=None) -> int:
