@@ -295,6 +295,14 @@ _INITS = set(INITS) | {"continuation", "one_hot_continuation"}
 
 
 @one_blas_thread
+def _options(method: str, maxiter: int) -> dict:
+    """scipy.optimize.minimize options of every descent of minimize_exact (the runs and the hops)."""
+    opts = {"maxiter": maxiter, "gtol": 1e-10}
+    if method == "L-BFGS-B":
+        opts.update({"ftol": 1e-13, "maxcor": 20, "maxfun": 2 * maxiter})
+    return opts
+
+
 def minimize_exact(
     task: Task,
     init="auto",
@@ -365,7 +373,6 @@ def minimize_exact(
     t0 = time.perf_counter()
     task = check_task(task)
     v.choice("method", method, {"L-BFGS-B", "CG"})
-    task = check_task(task)
     from ._exact_defaults import (
         CONTINUATION_P,
         ONE_HOT_CONTINUATION_P,
@@ -466,9 +473,7 @@ def minimize_exact(
             w, f = polish(w, obj.value(w))
             n_iter, ok, msg = 0, True, "no iterations (maxiter=0)"
             if maxiter > 0:
-                opts = {"maxiter": maxiter, "gtol": 1e-10}
-                if method == "L-BFGS-B":
-                    opts.update({"ftol": 1e-13, "maxcor": 20, "maxfun": 2 * maxiter})
+                opts = _options(method, maxiter)
                 if projected:
                     x = w.W_in.ravel()
                     nit = 0
@@ -501,9 +506,7 @@ def minimize_exact(
         if hops:
             hop_gen = np.random.default_rng(hop_ss)
             fun_final = seg_funs[-1]
-            opts = {"maxiter": hop_maxiter, "gtol": 1e-10}
-            if method == "L-BFGS-B":
-                opts.update({"ftol": 1e-13, "maxcor": 20, "maxfun": 2 * hop_maxiter})
+            opts = _options(method, hop_maxiter)
             f_best, w_best = best[0], best[1]
             for _ in range(hops):
                 w_in = w_best.W_in / np.maximum(np.linalg.norm(w_best.W_in, axis=1, keepdims=True), 1e-300)
