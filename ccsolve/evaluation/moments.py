@@ -121,6 +121,20 @@ def _tail_period(w: np.ndarray, p: float, delta: float) -> np.ndarray:
     return out
 
 
+def _at_least(n: int, p: float, k: int) -> float:
+    """P(Bin(n, p) >= k): the mass of the measure restricted to >= k active coordinates."""
+    return 1.0 - sum(comb(n, j) * p**j * (1 - p) ** (n - j) for j in range(k))
+
+
+def _one_active(w: np.ndarray, p: float):
+    """The one-active strata's parts of (E[h h^T], E[h x^T], E[h ReLU(x)^T], E[h]) in closed form: each
+    coordinate alone, mass p (1 - p)^(n - 1), with E[u^2] = 1/3, E[u ReLU(u)] = 1/6, E[ReLU(u)] = 1/4 for
+    u ~ U[-1, 1] and h = ReLU(w u)."""
+    q1 = p * (1 - p) ** (w.shape[1] - 1)
+    return (q1 * np.maximum(w[:, None, :] * w[None, :, :], 0).sum(axis=2) / 6, q1 * w / 6,
+            q1 * np.maximum(w, 0) / 6, q1 * np.abs(w).sum(axis=1) / 4)
+
+
 def _geo(c: np.ndarray, t: np.ndarray):
     r = np.exp(-c * t)
     return r / (1 - r), r / (1 - r) ** 2, r * (1 + r) / (1 - r) ** 3
@@ -141,8 +155,6 @@ def _restricted(w: np.ndarray, p: float, tol: float, kmin: int, k1_max: int, k2_
 
     Returns (hh, hx, hr, h1, hh_err, hx_err, hr_err, h1_err, details); the caller adds the strata below kmin.
     """
-    from math import comb
-
     from .._kernels import moments as k
 
     d, n = w.shape
@@ -159,8 +171,8 @@ def _restricted(w: np.ndarray, p: float, tol: float, kmin: int, k1_max: int, k2_
         t_per = np.minimum(t_per, _tail_period(wl, p, tol / 10))
     c = KAPPA / t_per
     # P(K >= kmin) (mass of the measure) and P(K' >= kmin - 1), K' ~ Bin(n - 1, p) (the other coordinates)
-    mass = 1.0 - sum(comb(n, j) * p**j * (1 - p) ** (n - j) for j in range(kmin))
-    rest = 1.0 - sum(comb(n - 1, j) * p**j * (1 - p) ** (n - 1 - j) for j in range(kmin - 1))
+    mass = _at_least(n, p, kmin)
+    rest = _at_least(n - 1, p, kmin - 1)
     a0, a1, a2 = _geo(c, t_per)
     # 1-D sums: double the truncation until the halving change is below tol / 10 (or k1_max)
     kk = K1_START
@@ -231,7 +243,7 @@ def _grad_w_in_restricted(wl, p, kmin, details, hx_r, gl, alpha, beta, thr):
     t_per = np.asarray(details["periods"], dtype=float)
     c = KAPPA / t_per
     a0, a1, _ = _geo(c, t_per)
-    rest = 1.0 - sum(comb(n - 1, j) * p**j * (1 - p) ** (n - 1 - j) for j in range(kmin - 1))
+    rest = _at_least(n - 1, p, kmin - 1)
     g_off = gl - np.diag(np.diag(gl))
     beta2 = beta + (g_off * a0[None, :]) @ wl
     kk = int(details["k1"])
@@ -298,12 +310,8 @@ def second_moments(w_in, p: float, tol: float = 1e-10, k1_max: int = 4096, k2_ma
     wl = np.ascontiguousarray(w[live])
     hh, hx, hr, h1, hh_e, hx_e, hr_e, h1_e, details = _restricted(wl, p, tol, 2, k1_max, k2_max,
                                                                   max_factor_evals)
-    # the one-active strata in closed form (mass p (1-p)^(n-1) each)
-    q1 = p * (1 - p) ** (n - 1)
-    hh = hh + q1 * np.maximum(wl[:, None, :] * wl[None, :, :], 0).sum(axis=2) / 6
-    hx = hx + q1 * wl / 6
-    hr = hr + q1 * np.maximum(wl, 0) / 6
-    h1 = h1 + q1 * np.abs(wl).sum(axis=1) / 4
+    dhh, dhx, dhr, dh1 = _one_active(wl, p)
+    hh, hx, hr, h1 = hh + dhh, hx + dhx, hr + dhr, h1 + dh1
     details["dead_neurons"] = int(d - wl.shape[0])
     return Moments(*_full(live, d, n, (hh, hx, hr, h1, hh_e, hx_e, hr_e, h1_e)), p, details)
 
@@ -353,10 +361,8 @@ def moments_loss(weights: Weights, task: Task, tol: float = 1e-7, grad: bool = F
         details = parts[-1]
         hh, hx, hr, h1, hh_e, hx_e, hr_e, h1_e = _full(live, d, n, parts[:-1])
         if kmin == 2:  # stratum 1 in closed form (as second_moments)
-            q1 = p * (1 - p) ** (n - 1)
-            hh = hh + q1 * np.maximum(w[:, None, :] * w[None, :, :], 0).sum(axis=2) / 6
-            hx = hx + q1 * w / 6
-            hr = hr + q1 * np.maximum(w, 0) / 6
+            dhh, dhx, dhr, _ = _one_active(w, p)
+            hh, hx, hr = hh + dhh, hx + dhx, hr + dhr
             ey2_r = ey2
         else:  # the restricted measure: y's second moment given >= 2 other active coordinates
             ey2_r = ey2 * (1.0 - (1 - p) ** (n - 1) - (n - 1) * p * (1 - p) ** (n - 2))
