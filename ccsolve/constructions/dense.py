@@ -121,6 +121,14 @@ def dense_offset_loss(task: Task, features=None) -> float:
     return (energy - _readout(task, f)[1]) / n
 
 
+def _columns(task: Task):
+    """(cols, norms): cols[:, i] = E[y h^T] / p column of a neuron on feature i (n, n), norms its squared
+    column norms (the energy a neuron on feature i explains alone, up to the offset's share)."""
+    n, m, _, a, b, _ = _parts(task)
+    cols = np.full((n, n), b) + a * np.eye(n) + m / 6.0
+    return cols, np.sum(cols * cols, axis=0)
+
+
 def _exchange(task: Task, f: np.ndarray, max_rounds: int):
     """Best-improvement exchange of one represented and one unrepresented feature, until none helps.
 
@@ -128,11 +136,10 @@ def _exchange(task: Task, f: np.ndarray, max_rounds: int):
     only on f_k: swapping f_k -> i changes ||Y||^2 by ||y(i)||^2 - ||y(f_k)||^2 and Y 1 by y(i) - y(f_k),
     so every candidate exchange is scored in one matrix product.
     """
-    n, m, _, a, b, _ = _parts(task)
+    n, _, _, a, b, _ = _parts(task)
     d = f.size
     c = b / (a + d * b)
-    cols = np.full((n, n), b) + a * np.eye(n) + m / 6.0  # cols[:, i] = y-column of a neuron on feature i
-    norms = np.sum(cols * cols, axis=0)
+    cols, norms = _columns(task)
     moves = 0
     inside = np.zeros(n, dtype=bool)
     inside[f] = True
@@ -215,7 +222,7 @@ def dense_offset(task: Task, features=None, select: bool = True, gammas=None, n_
     max_evals = v.positive_int("max_evals", max_evals)
     n_samples = v.sample_count("n_samples", n_samples)
     ss_fit, ss_final = v.seed_sequence(seed).spawn(2)
-    n, m, p, a, b, energy = _parts(task)
+    n, m, p, _, _, energy = _parts(task)
     d = task.n_neurons
     moves = 0
     if features is not None:
@@ -223,8 +230,7 @@ def dense_offset(task: Task, features=None, select: bool = True, gammas=None, n_
     elif not select:
         f = naive_features(task)
     else:
-        cols = np.full((n, n), b) + a * np.eye(n) + m / 6.0
-        norms = np.sum(cols * cols, axis=0)
+        norms = _columns(task)[1]
         # ties (up to rounding) keep index order, so M = 0 starts from (and stays at) the first d features
         f0 = np.sort(np.argsort(-np.round(norms / max(float(norms.max()), 1e-300), 12), kind="stable")[:d])
         f, moves, _ = _exchange(task, f0, max_moves)
