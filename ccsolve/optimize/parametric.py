@@ -49,8 +49,6 @@ N_TAIL_SAMPLES = 8192
 
 def sparse_snmf(T, n_neurons: int, lam: float, rounds: int = ROUNDS) -> np.ndarray:
     """B (n_neurons, n) >= 0 from min ||A B - T||^2 + lam sum(B), unit-norm columns of A (see module)."""
-    from .._kernels.nnls import nnls_gram
-
     T = v.as_matrix("T", T)
     d = v.positive_int("n_neurons", n_neurons)
     lam = v.non_negative("lam", lam)
@@ -67,8 +65,18 @@ def sparse_snmf(T, n_neurons: int, lam: float, rounds: int = ROUNDS) -> np.ndarr
         nrm[nrm == 0] = 1.0
         A /= nrm
         B = np.ascontiguousarray(B * nrm[:, None])
-        nnls_gram(A.T @ A, np.ascontiguousarray(A.T @ T - 0.5 * lam), B, 1e-12, 20 * d + 100)
+        _b_step(A, T, lam, B)
     return B
+
+
+def _b_step(A: np.ndarray, T: np.ndarray, lam: float, B: np.ndarray) -> None:
+    """B (d, n) in place, from B as the start: argmin_{B >= 0} ||A B - T||_F^2 + lam sum(B), an exact
+    non-negative least squares with a linear term on the Gram matrix (sparse_snmf's and the refinement's
+    B step)."""
+    from .._kernels.nnls import nnls_gram
+
+    d = A.shape[1]
+    nnls_gram(np.ascontiguousarray(A.T @ A), np.ascontiguousarray(A.T @ T - 0.5 * lam), B, 1e-12, 20 * d + 100)
 
 
 def _objective(task: Task, seed):
@@ -100,8 +108,6 @@ def _inhibit(B: np.ndarray, c: float) -> np.ndarray:
 
 
 def _build(task: Task, prm: dict, obj) -> Weights:
-    from .._kernels.nnls import nnls_gram
-
     n, d = task.n_features, task.n_neurons
     T = np.eye(n) + prm["a"] * task.mixing
     w = _inhibit(sparse_snmf(T, d, prm["lam"]), prm["c"])
@@ -109,8 +115,7 @@ def _build(task: Task, prm: dict, obj) -> Weights:
         for _ in range(REFINE_ROUNDS):
             A = obj.readout(w)
             B = np.ascontiguousarray(np.maximum(np.linalg.lstsq(A, T, rcond=None)[0], 0.0))
-            nnls_gram(np.ascontiguousarray(A.T @ A), np.ascontiguousarray(A.T @ T - 0.5 * prm["mu"] * prm["lam"]),
-                      B, 1e-12, 20 * d + 100)
+            _b_step(A, T, prm["mu"] * prm["lam"], B)
             w = _inhibit(B, prm["c"])
     return Weights(w, obj.readout(w))
 
