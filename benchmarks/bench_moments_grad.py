@@ -16,6 +16,7 @@ the forward two_dim_fast on the same lattice.
 import argparse
 import os
 import statistics
+import sys
 import time
 
 import numpy as np
@@ -23,15 +24,8 @@ import numpy as np
 import ccsolve as cc
 from ccsolve.evaluation.moments import moments_loss
 
-
-def weights_at(p, m, steps, cache):
-    path = f"{cache}/p{p}_s{steps}.npz"
-    if os.path.exists(path):
-        z = np.load(path)
-        return cc.Weights(z["W_in"], z["W_out"])
-    w = cc.train(cc.Task(m, 50, p), steps=steps, seed=0, progress=False).weights
-    np.savez(path, W_in=w.W_in, W_out=w.W_out)
-    return w
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_moments import weights_at
 
 
 def mc_grad(w, m, p, n_samples, seed, chunk=1 << 14):

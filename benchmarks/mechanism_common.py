@@ -6,10 +6,11 @@ Trained weights are cached as ccsolve.Weights .npz files (with the training conf
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 
-import numpy as np
+from ccsolve._io import atomic_write_json
 
 import ccsolve as cc
 
@@ -40,6 +41,16 @@ def trained(kind: str, p: float, seed: int, cache: str = DEFAULT_CACHE, train: b
                      non_empty_steps=non_empty, trainer="ccsolve.train defaults")
     return res.weights
 
+
+
+def cached(path, fn):
+    """The JSON at `path` if it exists, else fn()'s result, written there atomically (resumable runs)."""
+    if os.path.exists(path):
+        with open(path) as fh:
+            return json.load(fh)
+    out = fn()
+    atomic_write_json(path, out)
+    return out
 
 if __name__ == "__main__":
     # python benchmarks/mechanism_common.py p1,p2 seeds kinds  -- fill the cache

@@ -15,7 +15,6 @@ rerun only prints. Every L/p: ccsolve.loss_per_feature(method="auto", tol=--tol,
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -24,8 +23,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from ccsolve._io import atomic_write_json
-from mechanism_common import DEFAULT_CACHE, MIXINGS, task, trained
+from mechanism_common import DEFAULT_CACHE, MIXINGS, cached, task, trained
 from parametric_tables import parametric_fit
 
 import ccsolve as cc
@@ -78,14 +76,6 @@ def _row(weights, t, extra=None, tol=None):
     row.update(extra or {})
     return row
 
-
-def _cached(path, fn):
-    if os.path.exists(path):
-        with open(path) as fh:
-            return json.load(fh)
-    out = fn()
-    atomic_write_json(path, out)
-    return out
 
 
 def constructions_for(kind, cache, log):
@@ -151,7 +141,7 @@ def main(argv=None):
                     if w is None:
                         continue
                     path = os.path.join(args.cache, f"tol{TOL:g}_row_trained_{kind}_{setting}_{s}.json")
-                    trows.append(_cached(path, lambda w=w, t=t: _row(w, t)))
+                    trows.append(cached(path, lambda w=w, t=t: _row(w, t)))
                 mean = {k: float(np.mean([r[k] for r in trows])) for k in trows[0]}
                 mean["L/p_sd"] = float(np.std([r["L/p"] for r in trows], ddof=1)) if len(trows) > 1 else 0.0
                 rows.append((f"trained ({len(trows)} seeds, mean)", sname, mean))
@@ -159,14 +149,14 @@ def main(argv=None):
                 path = os.path.join(args.cache, f"tol{TOL:g}_row_{name.replace(' ', '_')}_{kind}_{setting}.json")
                 # minimize_one_hot's L/p at p is 0.2-1.3 with a heavy tail: relative precision 1e-3 is enough
                 tol = max(TOL, 1e-3) if name == "minimize_one_hot" else None
-                rows.append((name, sname, _cached(path, lambda w=w, t=t, tol=tol: _row(w, t, tol=tol))))
+                rows.append((name, sname, cached(path, lambda w=w, t=t, tol=tol: _row(w, t, tol=tol))))
             w = minimize_exact_for(kind, setting, args.cache, log)
             path = os.path.join(args.cache, f"tol{TOL:g}_row_minimize_exact_{kind}_{setting}.json")
-            rows.append(("minimize_exact", sname, _cached(path, lambda w=w, t=t: _row(w, t))))
+            rows.append(("minimize_exact", sname, cached(path, lambda w=w, t=t: _row(w, t))))
             w, d = parametric_fit(kind, None if setting == "one-hot" else setting, args.cache, args.max_evals)
             path = os.path.join(args.cache, f"tol{TOL:g}_row_parametric2_{kind}_{setting}_{args.max_evals}.json")
             prm = ", ".join(f"{k}={val:.3g}" for k, val in d["parameters"].items())
-            rows.append((f"parametric ({prm})", sname, _cached(path, lambda w=w, t=t: _row(w, t))))
+            rows.append((f"parametric ({prm})", sname, cached(path, lambda w=w, t=t: _row(w, t))))
             log(f"{kind} {sname} done")
         rows.sort(key=lambda r: ["one-hot", "p=0.001", "p=0.01"].index(r[1]))
         print(f"### {label}\n")

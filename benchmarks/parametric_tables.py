@@ -13,7 +13,6 @@ trained cell is the mean over seeds ± the standard error of that mean from the 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -22,8 +21,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from ccsolve._io import atomic_write_json
-from mechanism_common import DEFAULT_CACHE, task, trained
+from mechanism_common import DEFAULT_CACHE, cached, task, trained
 
 import ccsolve as cc
 from ccsolve.optimize.parametric import parametric, parametric_weights
@@ -36,14 +34,6 @@ ONE_HOT = ["embedding", "random", "symmetric"]
 def log(msg):
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
-
-def cached(path, fn):
-    if os.path.exists(path):
-        with open(path) as fh:
-            return json.load(fh)
-    out = fn()
-    atomic_write_json(path, out)
-    return out
 
 
 def lp(weights, t, tol):
