@@ -42,7 +42,6 @@ def trained(kind: str, p: float, seed: int, cache: str = DEFAULT_CACHE, train: b
     return res.weights
 
 
-
 def cached(path, fn):
     """The JSON at `path` if it exists, else fn()'s result, written there atomically (resumable runs)."""
     if os.path.exists(path):
