@@ -294,7 +294,6 @@ class ExactMinimizeResult(SolverResult):
 _INITS = set(INITS) | {"continuation", "one_hot_continuation"}
 
 
-@one_blas_thread
 def _options(method: str, maxiter: int) -> dict:
     """scipy.optimize.minimize options of every descent of minimize_exact (the runs and the hops)."""
     opts = {"maxiter": maxiter, "gtol": 1e-10}
@@ -303,6 +302,7 @@ def _options(method: str, maxiter: int) -> dict:
     return opts
 
 
+@one_blas_thread
 def minimize_exact(
     task: Task,
     init="auto",
