@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["COMMANDS", "KERNELS", "Background", "WarmupReport", "compile_in_background", "is_cached",
+__all__ = ["COMMANDS", "KERNELS", "OPT_LEVEL", "Background", "WarmupReport", "compile_in_background", "is_cached",
            "kernels_for", "warm"]
 
 # tiny sizes: only the types matter (n features, d neurons, c chunks)
@@ -301,6 +301,32 @@ class WarmupReport:
     per_kernel: dict = field(default_factory=dict)
 
 
+# LLVM optimisation level for kernels compiled here at other than Numba's default 3 (NUMBA_OPT is
+# process-wide; this sets it only while warm-up compiles that kernel, under Numba's compiler lock, and the
+# cache key does not include it). sparse_block at 2: cold compile 18.2 -> 14.1 s, trained weights
+# bit-identical (no fastmath in it: LLVM keeps IEEE semantics at every level) and training speed equal
+# within noise (benchmarks/bench_opt_level.py, docs/benchmarks.md "Cold start"). The trainer always
+# compiles it through here. Kernels with fastmath flags (pairs, montecarlo) stay at 3: reassociation
+# may vectorise differently at another level, and results must not depend on who compiled the cache.
+OPT_LEVEL = {"sparse_block": 2}
+
+
+def _compile(disp, sig, level) -> None:
+    if level is None:
+        disp.compile(sig)
+        return
+    from numba.core import config
+    from numba.core.compiler_lock import global_compiler_lock
+
+    with global_compiler_lock:  # no other thread compiles at this level meanwhile
+        old = config.OPT
+        config.OPT = config._OptLevel(level)
+        try:
+            disp.compile(sig)
+        finally:
+            config.OPT = old
+
+
 def _compile_one(name: str, report: WarmupReport) -> None:
     t0 = time.perf_counter()
     try:
@@ -310,7 +336,7 @@ def _compile_one(name: str, report: WarmupReport) -> None:
             report.loaded.append(name)
             return
         hits = sum(disp.stats.cache_hits.values())
-        disp.compile(sig)
+        _compile(disp, sig, OPT_LEVEL.get(name))
         (report.loaded if sum(disp.stats.cache_hits.values()) > hits else report.compiled).append(name)
     except Exception as exc:  # noqa: BLE001 - a stale spec must not break the command
         report.failed[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"

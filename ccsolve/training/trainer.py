@@ -332,12 +332,13 @@ def train(
     opt = (weight_decay, betas[0], betas[1], eps)
     work = k.Work(n, d, sizes)
 
-    if progress and path == "sparse":
-        # a first run compiles the kernel (minutes on 2 cores): its own stage, shown only then, so that the
-        # training bar does not sit frozen at 0 with a bogus ETA (loaded from the cache: silent, < 0.1 s)
+    if path == "sparse":
+        # a first run compiles the kernel (about 15 s of one core): its own stage, shown only then, so that
+        # the training bar does not sit frozen at 0 with a bogus ETA (loaded from the cache: silent, < 0.1 s);
+        # always through warm-up, which compiles it at its LLVM level (warmup.OPT_LEVEL)
         from ..warmup import warm
 
-        warm(["sparse_block"], progress=True)
+        warm(["sparse_block"], progress=progress)
     t0 = time.perf_counter()
     # BLAS on one thread: @one_blas_thread (ccsolve._blas)
     with _numba_threads(threads), progress_bar(progress, steps, "train", unit="step", mininterval=0.5) as bar:
