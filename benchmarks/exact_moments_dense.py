@@ -18,7 +18,7 @@ import time
 
 import ccsolve as cc
 from ccsolve.evaluation.moments import moments_loss, moments_readout
-from ccsolve.optimize import minimize_moments
+from ccsolve.optimize import minimize_exact, minimize_moments
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_moments import weights_at
@@ -31,7 +31,10 @@ def main():
     ap.add_argument("--maxiter", type=int, default=200)
     ap.add_argument("--tol", type=float, default=1e-6, help="moments tol during the search")
     ap.add_argument("--eval-tol", type=float, default=1e-7)
-    ap.add_argument("--inits", nargs="*", default=["snmf"], help="data-free inits of (c)")
+    ap.add_argument("--inits", nargs="*", default=["trained", "snmf"],
+                    help="inits of (c): trained (the weights of (a)), a name of ccsolve.optimize.INITS, or "
+                         "minimize_exact (its default result at p, data-free, its time included)")
+    ap.add_argument("--no-ab", action="store_true", help="skip rows (a), (b)")
     ap.add_argument("--cache", default="/tmp/bench_moments_weights")
     a = ap.parse_args()
     os.makedirs(a.cache, exist_ok=True)
@@ -56,15 +59,21 @@ def main():
             print(f"| {p} | {name} | {value:.8f} | {err:.1e} | {value - tr.value:+.2e} | {it} | {secs:.2f} s |",
                   flush=True)
 
-        row(f"(a) trained ({a.steps} steps)", tr.value, tr.error, "-", t_tr)
-        row("(b) trained W_in + exact readout", ro.value, ro.error, "-", t_ro)
-        for init in [w] + list(a.inits):
-            name = "trained" if isinstance(init, cc.Weights) else init
+        if not a.no_ab:
+            row(f"(a) trained ({a.steps} steps)", tr.value, tr.error, "-", t_tr)
+            row("(b) trained W_in + exact readout", ro.value, ro.error, "-", t_ro)
+        for name in a.inits:
+            t = time.perf_counter()
+            init = {"trained": w}.get(name, name)
+            if name == "minimize_exact":
+                init = minimize_exact(task, evaluate=False).weights
             r = minimize_moments(task, init=init, maxiter=a.maxiter, tol=a.tol, eval_tol=a.eval_tol)
             run = r.runs[0]
             row(f"(c) minimize_moments from {name}", r.objective, r.error,
                 f"{r.n_iter} ({run['n_evals']} evals; {'converged' if r.converged else 'stopped'}: "
-                f"{r.message[:40]}; max|grad| {r.grad_norm:.1e}; start {run['readout_objective']:.6f})", r.seconds)
+                f"{r.message[:40]}; max|grad| {r.grad_norm:.1e}; init {run['start_objective']:.6f}, with exact "
+                f"readout {run['readout_objective']:.6f})",
+                time.perf_counter() - t)
     print(f"load average after: {os.getloadavg()}")
 
 
