@@ -39,6 +39,12 @@ def _f(*shape):
     return np.zeros(shape, dtype=np.float64)
 
 
+def _r(*shape):  # read-only: a call site passing a Task or Weights field (its own Numba signature)
+    a = np.zeros(shape, dtype=np.float64)
+    a.flags.writeable = False
+    return a
+
+
 def _i(*shape):
     return np.zeros(shape, dtype=np.int64)
 
@@ -88,12 +94,12 @@ def _sparse_block():  # train.train, path="sparse"
 
 
 def _bernoulli_chunks():  # loss.monte_carlo, sparse path (after montecarlo.prepare)
-    return (_f(_N, _D), _f(_N, _D), _f(_D, _D), _f(_N, _D), _f(_N, _N), _f(_N, _N), _f(_N), _f(_N), 0.01,
+    return (_f(_N, _D), _r(_N, _D), _f(_D, _D), _f(_N, _D), _f(_N, _N), _f(_N, _N), _f(_N), _f(_N), 0.01,
             _i(_C), _u(_C))
 
 
-def _prepare():  # loss.monte_carlo, sparse path
-    return (_f(_D, _N), _f(_N, _D), _f(_N, _N))
+def _prepare():  # loss.monte_carlo, sparse path (the Weights and Task fields, read-only)
+    return (_r(_D, _N), _r(_N, _D), _r(_N, _N))
 
 
 def _one_hot_chunks():  # loss.monte_carlo, one-hot task
@@ -125,6 +131,68 @@ def _tail_blocks():  # optimize.exact.ExactObjective._tail
             _f(5), _i(3), True)
 
 
+def _dense_inputs():  # tests/test_loss.py (the sampler inside dense_chunks, on its own)
+    return (_f(_C, _N), 0.5, _u(_C))
+
+
+def _sample_error():  # tests/test_loss.py (the per-sample routine of strata_chunks, on its own)
+    return (_i(3), _f(3), 3, _f(_N, _D), _r(_D, _D), _f(_N, _D), _f(_N, _D), _f(_N, _N), _f(_N, _N), _f(_N), _f(_N),
+            _f(_D), _i(_D), _f(_N))
+
+
+def _train_work():
+    from ._kernels import train as k
+
+    return k.Work(_N, _D, np.full(_C, 5, dtype=np.int64))
+
+
+def _draw_batch():  # train.train, path="dense"
+    return (0.01, _f(_N + 1), False, _N, _i(1), _u(1), _i(6), _i(5 * _N), _f(5 * _N), np.zeros(_N, dtype=np.bool_))
+
+
+def _csr_to_dense():  # train.train, path="dense"
+    return (_i(6), _i(5 * _N), _f(5 * _N), _f(5, _N))
+
+
+def _adamw():  # train.train (path="dense"), residual.train
+    return (_f(_N, _D), _f(_N, _D), _f(_N, _D), _f(_N, _D), 0.01, 0.01, 0.9, 0.999, 1e-8, 1)
+
+
+def _batch_gradient():  # train.sparse_gradients
+    return (False, 0.0, _f(_N + 1), False, _u(_C), _f(_N, _D), _f(_N, _D), _f(_D, _D), _f(_N, _D), _f(_N, _N),
+            _f(_N, _N), _f(_N, _N), _f(_N), 1.0, False, _f(_N, _D), *_train_work().args())
+
+
+def _output_gradient():  # train.sparse_gradients
+    w = _train_work()
+    return (w.bounds, _f(_N, _D), w.amat, _f(_N, _N), w.cmat, w.rmat, 1.0, False, _f(_N, _D))
+
+
+def _draw_rows():  # residual: evaluation, constructions, trainer (gram: the task's, read-only)
+    return (_N, _f(_N + 1), np.uint64(1), 8, _r(_N, _N), _f(_N), _f(_N), _f(8, _N), _f(8, _N),
+            np.zeros(_N, dtype=np.bool_))
+
+
+def _mom(*extra):  # evaluation.moments: w (d, n), p, damping c (d,), period t (d,), then the kernel's own
+    return (_f(_D, _N), 0.5, _f(_D), _f(_D), *extra)
+
+
+def _trig_tables():
+    return (_f(_D, _N), _f(_D), 8)
+
+
+def _one_dim_fast():
+    return _mom(_i(_D), _f(_D, 9, _N), _f(_D, 9, _N), 3)
+
+
+def _two_dim_fast():  # also grad_two_dim_fast, grad_two_dim
+    return _mom(_i(_D), _i(3), _i(3), _f(_D, 9, _N), _f(_D, 9, _N), 3, 1e-10)
+
+
+def _grad_one_dim():
+    return _mom(_i(_D), 3, _f(_D, _N), _f(_D, _N))
+
+
 # name -> (module in ccsolve._kernels, function, factory of arguments with the call site's types,
 #          compile seconds measured by benchmarks/compile_times.py (2026-12-03, load ~6), used to split work
 #          over processes)
@@ -145,6 +213,24 @@ KERNELS = {
     "scatter": ("tail_dense", "scatter", _scatter, 9),
     "draw_stratum": ("tail", "draw_stratum", _draw_stratum, 2.8),
     "tail_blocks": ("tail", "tail_blocks", _tail_blocks, 8),
+    # measured 2026-12-03 on an idle machine (benchmarks/compile_times.py)
+    "dense_inputs": ("montecarlo", "dense_inputs", _dense_inputs, 1),
+    "sample_error": ("montecarlo", "_sample_error", _sample_error, 3),
+    "draw_batch": ("train", "draw_batch", _draw_batch, 2),
+    "csr_to_dense": ("train", "csr_to_dense", _csr_to_dense, 0.5),
+    "adamw": ("train", "adamw", _adamw, 1),
+    "batch_gradient": ("train", "batch_gradient", _batch_gradient, 15),
+    "output_gradient": ("train", "output_gradient", _output_gradient, 3),
+    "draw_rows": ("residual", "draw_rows", _draw_rows, 3),
+    "trig_tables": ("moments", "trig_tables", _trig_tables, 1),
+    "one_dim_fast": ("moments", "one_dim_fast", _one_dim_fast, 3),
+    "two_dim_fast": ("moments", "two_dim_fast", _two_dim_fast, 5),
+    "grad_one_dim": ("moments", "grad_one_dim", _grad_one_dim, 3),
+    "grad_two_dim_fast": ("moments", "grad_two_dim_fast", _two_dim_fast, 5),
+    # the direct kernels moments.one_dim, two_dim, grad_two_dim: oracles of tests/test_moments.py
+    "one_dim": ("moments", "one_dim", lambda: _mom(_i(_D)), 2),
+    "two_dim": ("moments", "two_dim", lambda: _mom(_i(_D), _i(3), _i(3)), 3),
+    "grad_two_dim": ("moments", "grad_two_dim", _two_dim_fast, 4),
 }
 
 # what each command's default run calls (benchmarks/compile_times.py lists them for any command)
@@ -153,7 +239,10 @@ COMMANDS = {
     "constructions": ("moments_chunks", "nnls_gram", "spd_solve", "cd_nmf_update"),
     # minimize_exact: fused projected evaluator (pairs_split, tail_dense), tail samples (tail)
     "exact": ("pair_split_blocks", "gather", "scatter", "draw_stratum", "tail_blocks"),
-    "train": ("sparse_block",),
+    "train": ("sparse_block",),  # the sparse path (one-hot tasks and p < trainer.DENSE_P)
+    "train_dense": ("draw_batch", "csr_to_dense", "adamw"),  # the dense path (BLAS gradients)
+    "moments": ("trig_tables", "one_dim_fast", "two_dim_fast", "grad_one_dim", "grad_two_dim_fast"),
+    "residual": ("draw_rows", "adamw"),
     "monte_carlo": ("prepare", "bernoulli_chunks", "one_hot_chunks", "dense_chunks"),
 }
 

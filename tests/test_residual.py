@@ -100,7 +100,7 @@ def test_sampler_law():
     base = np.empty((size, n))
     lpos, lneg = task.label_slopes
     cdf = R.evaluation.binomial_cdf(n, 0.2)
-    m = K.draw_rows(n, cdf, 7, size, np.ascontiguousarray(task.gram), lpos, lneg, x, base, np.zeros(n, bool))
+    m = K.draw_rows(n, cdf, np.uint64(7), size, np.ascontiguousarray(task.gram), lpos, lneg, x, base, np.zeros(n, bool))
     assert abs(m / size - (1 - 0.8**n)) < 4 * math.sqrt(0.9 * 0.1 / size)
     active = x[:m] != 0
     assert np.all(np.abs(active.mean(axis=0) * m / size - 0.2) < 4 * math.sqrt(0.16 / size))
