@@ -7,7 +7,8 @@ Variable projection: L/p is quadratic in W_out, so the search runs over W_in alo
 W_out* the exact optimal readout from the moments (ccsolve.moments.moments_readout); by the envelope
 theorem grad f = dL/p / dW_in at (W_in, W_out*) (moments_loss's grad_W_in). Unlike minimize_exact's
 objective (exact strata 1, 2 plus a FIXED-sample tail), f is L/p itself up to the moments' truncation
-error (below `tol`), at every p where the moments are affordable (p >= ~0.05 on 100 x 50).
+error (below `tol`), at every p where the moments are affordable (measured at p = 0.1, 0.3, 1 on 100 x 50:
+docs/benchmarks.md, "Dense p"; one value alone costs ~1 s at tol 1e-6 down to p = 0.01).
 
 Public: `minimize_moments` -> `MomentsMinimizeResult`.
 """
