@@ -10,7 +10,7 @@ Layers (each imports only from those below it; docs/architecture.md):
   evaluation     closed forms, one-hot loss, Monte Carlo, stratified estimator, loss_per_feature
   constructions  naive, SVD, SNMF, readouts          training   the gradient trainer
   analysis       structure of a solution
-  optimize       minimize_one_hot, minimize_exact
+  optimize       minimize_one_hot, minimize_exact, minimize_moments
   apps           sweeps, plots; the programs ccsolve.compare and ccsolve.figures
 Every public submodule is importable from here on first use (`ccsolve.constructions.snmf(...)`), and
 so are the short paths ccsolve.task, .weights, .mixing, .loss, .closed_forms, .stratified, .sweep, .plots and

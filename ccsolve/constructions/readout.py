@@ -65,7 +65,8 @@ def readout_moments(w_in: np.ndarray, task: Task, n_samples: int, seed):
 
 
 @one_blas_thread
-def optimal_readout(W_in, task: Task, n_samples: int = 1 << 18, seed=0) -> Weights:
+def optimal_readout(W_in, task: Task, n_samples: int = 1 << 18, seed=0, method: str = "sampled",
+                    tol: float = 1e-7) -> Weights:
     """Weights(W_in, W_out*) with W_out* the least-squares readout for the given input weights.
 
     W_in   (n_neurons, n_features) array, or Weights (its W_in is used)
@@ -76,6 +77,11 @@ def optimal_readout(W_in, task: Task, n_samples: int = 1 << 18, seed=0) -> Weigh
            Monte Carlo estimate (n_samples samples conditional on k >= 2, from `seed`; same seed, same
            readout whatever the thread count), so the readout carries a small sampling error (its
            effect on L/p is second order in the moment error).
+    method "sampled" (the default, as above) or "moments" (Bernoulli tasks only): E[h h^T] and E[y h^T]
+           from the exact second moments (ccsolve.moments.moments_readout, no sampling; n_samples and
+           seed unused), so W_out* is the exact minimiser of L/p up to the moments' truncation error,
+           brought below `tol` in L/p at W_out*. Costs about a moments_loss value (trained 100 x 50
+           weights, tol 1e-7: 0.03 s at p = 1, 0.13 s at 0.3, 0.9 s at 0.1; no cost cap). One-hot tasks ignore `method` (their readout is exact).
     Neurons that never fire get a zero readout (minimum-norm solution).
     """
     task = check_task(task)
@@ -88,6 +94,11 @@ def optimal_readout(W_in, task: Task, n_samples: int = 1 << 18, seed=0) -> Weigh
         rhs = np.hstack([np.eye(n) + task.mixing, -task.mixing]).T  # (2n, n)
         w_out = np.linalg.lstsq(lhs, rhs, rcond=None)[0].T
         return Weights(w_in, w_out)
+    v.choice("method", method, {"sampled", "moments"})
+    if method == "moments":
+        from ..evaluation.moments import moments_readout
+
+        return moments_readout(w_in, task, tol=tol).weights
     n_samples = v.sample_count("n_samples", n_samples)
     G, Y = readout_moments(w_in, task, n_samples, seed)
     # G is PSD with zero rows for silent neurons; lstsq gives the minimum-norm solution

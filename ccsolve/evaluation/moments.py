@@ -26,10 +26,11 @@ from math import comb
 import numpy as np
 
 from ..core import validation as v
+from ..core.blas import one_blas_thread
 from ..core.task import Task, check_task
 from ..core.weights import Weights, check_weights
 
-__all__ = ["Moments", "MomentsLoss", "moments_loss", "second_moments"]
+__all__ = ["Moments", "MomentsLoss", "moments_loss", "moments_readout", "readout_solve", "second_moments"]
 
 KAPPA = 2.0  # damping c = KAPPA / T (the alias weights are e^{-KAPPA k}); 1 and 4 agree to 1e-9 (tests)
 T_MARGIN = 1.02  # period T <= T_MARGIN * |w_a|_1 (above the support half-width |w_a|_1: no alias error)
@@ -80,6 +81,7 @@ class MomentsLoss:
     grad_W_out: np.ndarray | None = None
     details: dict = field(default_factory=dict)
     grad_W_in: np.ndarray | None = None
+    weights: Weights | None = None  # moments_readout: Weights(W_in, the optimal readout); else None
 
     def __float__(self) -> float:
         return float(self.value)
@@ -316,6 +318,42 @@ def second_moments(w_in, p: float, tol: float = 1e-10, k1_max: int = 4096, k2_ma
     return Moments(*_full(live, d, n, (hh, hx, hr, h1, hh_e, hx_e, hr_e, h1_e)), p, details)
 
 
+def _low_quadratic(w: np.ndarray, m: np.ndarray, sw: np.ndarray):
+    """The quadratic form of sw_1 E_1 + sw_2 E_2 in W_out: (A (d, d), C (d, n)) with
+    sw_1 E_1 + sw_2 E_2 = tr(W_out A W_out^T) - 2 tr(W_out C) + const. E_1's moments in closed form
+    (E[h h^T | one active] = (P P^T + N N^T) / (6n), E[h y^T | one active] = (P (I + M)^T - N M^T) / (6n),
+    P = ReLU(W_in), N = ReLU(-W_in)); E_2's from the exact pair kernel (ccsolve.stratified, the sector
+    moments its W_out-gradient is built from)."""
+    from .stratified import _pair_kernel, _Products
+
+    d, n = w.shape
+    pos, neg = np.maximum(w, 0.0), np.maximum(-w, 0.0)
+    a1 = (pos @ pos.T + neg @ neg.T) / (6.0 * n)
+    c1 = (pos @ (np.eye(n) + m).T - neg @ m.T) / (6.0 * n)
+    _, _, (vals, gh, ap, bm, _) = _pair_kernel(_Products(Weights(w, np.zeros((n, d))), m), True)
+    s = 0.25 / vals.size
+    a2 = s * np.sum(gh, axis=0)
+    c2 = s * (np.sum(ap, axis=0) + m @ np.sum(bm, axis=0)).T
+    return sw[1] * a1 + sw[2] * a2, sw[1] * c1 + sw[2] * c2
+
+
+def readout_solve(a: np.ndarray, c: np.ndarray, rcond: float = 1e-12) -> np.ndarray:
+    """W_out = argmin tr(W_out A W_out^T) - 2 tr(W_out C) = (A^+ C)^T (n, d), A (d, d) symmetric PSD,
+    C (d, n). Neurons that never fire (A_aa = 0, so row a of A and of C is 0) get an exactly zero readout;
+    on the others the minimum-norm least-squares solution (lstsq; singular values below rcond times the
+    largest entry dropped), so a singular A (two neurons with proportional rows) gets the minimum-norm one
+    as long as rcond is above the error of A (moments_readout passes 10x its error estimate)."""
+    a = 0.5 * (a + a.T)
+    out = np.zeros((c.shape[1], a.shape[0]))
+    live = np.diag(a) > 0
+    if not live.any():
+        return out
+    al = a[np.ix_(live, live)]
+    scale = float(np.max(np.abs(al)))
+    out[:, live] = np.linalg.lstsq(al / scale, c[live] / scale, rcond=rcond)[0].T
+    return out
+
+
 def moments_loss(weights: Weights, task: Task, tol: float = 1e-7, grad: bool = False,
                  max_factor_evals: float | None = None, low_strata: str = "auto") -> MomentsLoss:
     """L/p of `weights` on the Bernoulli `task` from exact second moments (no sampling).
@@ -333,6 +371,32 @@ def moments_loss(weights: Weights, task: Task, tol: float = 1e-7, grad: bool = F
     """
     task = check_task(task)
     weights = check_weights(weights, task.n_features)
+    return _loss(weights.W_in, weights.W_out, task, tol, grad, max_factor_evals, low_strata)
+
+
+@one_blas_thread
+def moments_readout(W_in, task: Task, tol: float = 1e-7, grad: bool = False,
+                    max_factor_evals: float | None = None, low_strata: str = "auto") -> MomentsLoss:
+    """The exactly optimal readout for W_in on the Bernoulli `task`, and L/p there, from exact moments.
+
+    L/p is quadratic in W_out: L/p = tr(W_out A W_out^T) - 2 tr(W_out C) + const with A = E[h h^T] / (n p)
+    and C = (E[h ReLU(x)^T] + E[h x^T] M^T) / (n p), so W_out* = (A^+ C)^T = E[y h^T] E[h h^T]^+
+    (readout_solve: minimum-norm least squares, dead neurons get a zero readout, singular values of A
+    below 10x its refinement error estimate are treated as 0). With low_strata "exact"
+    the strata with one and two active features enter A and C from their exact moments (_low_quadratic).
+    The moments are brought to the accuracy where the refinement estimate of L/p AT W_out* is below tol
+    (the readout is recomputed on every tightening). Returns a MomentsLoss (as moments_loss at
+    Weights(W_in, W_out*)) with `weights` = Weights(W_in, W_out*); with grad=True grad_W_out is ~0 (to
+    the rounding of the solve) and grad_W_in is the gradient of min_W_out L/p (W_in) (envelope theorem:
+    the partial gradient at W_out*). Arguments as moments_loss.
+    """
+    task = check_task(task)
+    w = v.as_matrix("W_in", getattr(W_in, "W_in", W_in), shape=(None, task.n_features))
+    return _loss(w, None, task, tol, grad, max_factor_evals, low_strata)
+
+
+def _loss(w, w_out, task, tol, grad, max_factor_evals, low_strata) -> MomentsLoss:
+    """moments_loss at (w, w_out), or at (w, the optimal readout) if w_out is None."""
     if task.one_hot:
         raise ValueError("moments_loss needs a Bernoulli task (one_hot=False); one-hot tasks have closed forms")
     if not isinstance(grad, (bool, np.bool_)):
@@ -348,13 +412,16 @@ def moments_loss(weights: Weights, task: Task, tol: float = 1e-7, grad: bool = F
     if low_strata == "auto":
         low_strata = "exact" if q2n > tol / 1000 else "moments"
     kmin = 3 if low_strata == "exact" else 2
-    w_out, m = weights.W_out, task.mixing
-    g = w_out.T @ w_out
+    m = task.mixing
     ey2 = p * (n + 2 * np.trace(m) + 2 * np.sum(m * m)) / 6
-    w = weights.W_in
     d = w.shape[0]
     live = np.abs(w).sum(axis=1) > 0
     wl = np.ascontiguousarray(w[live])
+    optimal = w_out is None
+    if optimal and kmin == 3:
+        from .stratified import stratum_weights
+
+        a_low, c_low = _low_quadratic(w, m, stratum_weights(n, p))
     entry_tol = tol * (ENTRY_TOL_LOW if kmin == 3 else 1.0)
     for attempt in range(4):
         parts = _restricted(wl, p, entry_tol, kmin, 4096, 400, max_factor_evals)
@@ -368,11 +435,20 @@ def moments_loss(weights: Weights, task: Task, tol: float = 1e-7, grad: bool = F
             ey2_r = ey2 * (1.0 - (1 - p) ** (n - 1) - (n - 1) * p * (1 - p) ** (n - 2))
         cc = hr + hx @ m.T
         cc_err = hr_e + hx_e @ np.abs(m).T
+        if optimal:
+            a_full, c_full = hh / norm, cc / norm
+            if kmin == 3:
+                a_full, c_full = a_full + a_low, c_full + c_low
+            # singular values of A below 10x its error estimate are noise: dropped (minimum-norm readout)
+            rcond = 10 * float(np.max(hh_e, initial=0.0)) / norm / max(float(np.max(np.abs(a_full))), 1e-300)
+            w_out = readout_solve(a_full, c_full, max(rcond, 1e-12))
+        g = w_out.T @ w_out
         loss = np.sum(g * hh) - 2 * np.sum(w_out.T * cc) + ey2_r
         err = float((np.sum(np.abs(g) * hh_e) + 2 * np.sum(np.abs(w_out.T) * cc_err)) / norm)
         if err <= tol or attempt == 3:
             break
         entry_tol *= max(0.5 * tol / err, 1e-2)
+    weights = Weights(w, w_out)
     value = loss / norm
     gw = 2 * (w_out @ hh - cc.T) / norm if grad else None
     g_in = None
@@ -410,4 +486,5 @@ def moments_loss(weights: Weights, task: Task, tol: float = 1e-7, grad: bool = F
     details["low_strata"] = low_strata
     details["dead_neurons"] = int(d - wl.shape[0])
     details["moments"] = Moments(hh, hx, hr, h1, hh_e, hx_e, hr_e, h1_e, p, dict(details))
-    return MomentsLoss(float(value), err, time.perf_counter() - t0, gw, details, g_in)
+    return MomentsLoss(float(value), err, time.perf_counter() - t0, gw, details, g_in,
+                      weights if optimal else None)
