@@ -6,14 +6,17 @@ actual error against a reference moments_loss(tol=--ref-tol) (not timed); plain 
 (loss_per_feature(method="monte_carlo"), --mc-samples samples, seed 1). precision per second =
 1 / (error^2 * seconds), error = the moments' error estimate (not the smaller actual error) or the MC
 standard error; "MC-equivalent se" = the standard error plain MC reaches in the moments' time. JIT warm-up
-outside the timing. --curve: 100 points p = 1e-3..1 on the p = 0.3 weights (exact strata where their
-bound allows, moments at p >= --curve-min-p where the 2-D box cost is below --curve-max-evals, else
-reported as not covered).
+outside the timing. --curve: 100 points p = 1e-3..1 on the p = 0.3 weights, per point the cheapest method
+reaching --curve-tol: exact strata where their bound allows; the stratified estimator at p <=
+--curve-strat-max-p (one loss_curve call shared by those points, standard error <= --curve-strat-tol);
+moments_loss at p >= --curve-min-p where the 2-D box cost is below --curve-max-evals; else reported as not
+covered. Prints counts, time and largest error per p range. --ps with no values: the curve only.
 
     PYTHONPATH=. flock /tmp/timing.lock python benchmarks/bench_moments.py [--ps 0.1 0.3 1] [--curve]
 """
 
 import argparse
+import itertools
 import os
 import statistics
 import time
@@ -34,35 +37,71 @@ def weights_at(p, m, steps, cache):
     return w
 
 
-def curve(w, m, tol, max_evals, min_p):
+RANGES = (1e-3, 0.01, 0.05, 0.3, 1.0 + 1e-12)  # per-range counts and times: [1e-3, 0.01), [0.01, 0.05), ...
+
+
+def curve(w, m, tol, max_evals, min_p, strat_max_p, strat_tol, seed=1):
+    """The 100-point curve, per point the cheapest method reaching error <= tol: "exact" where its bound
+    allows; the stratified estimator at p <= strat_max_p (ONE loss_curve call for all those points, the
+    E_k shared; standard error <= strat_tol); moments_loss(tol) at the others with p >= min_p. Returns
+    (seconds, rows): rows (p, method, value, error, seconds); the loss_curve time is spread evenly."""
+    from ccsolve.evaluation.stratified import loss_curve
+
     ps = np.geomspace(1e-3, 1.0, 100)
+    rows = []
     t0 = time.perf_counter()
-    how, worst, slowest = {"exact": 0, "moments": 0, "not covered": 0}, 0.0, 0.0
+    strat = []
     for p in ps:
         task = cc.Task(m, 50, float(p))
+        t = time.perf_counter()
         try:
             e = cc.loss_per_feature(w, task, method="exact", tol=tol)
-            how["exact"] += 1
-            worst = max(worst, e.stderr)
+            rows.append((p, "exact", e.value, e.stderr, time.perf_counter() - t))
             continue
         except ValueError:
             pass
+        if p <= strat_max_p:
+            strat.append(p)
+            continue
         if p < min_p:
-            how["not covered"] += 1
+            rows.append((p, "not covered", np.nan, np.nan, 0.0))
             continue
         try:
             r = moments_loss(w, task, tol=tol, max_factor_evals=max_evals)
-            how["moments"] += 1
-            worst = max(worst, r.error)
-            slowest = max(slowest, r.seconds)
+            rows.append((p, "moments", r.value, r.error, time.perf_counter() - t))
         except ValueError:
-            how["not covered"] += 1
-    return time.perf_counter() - t0, how, worst, slowest
+            rows.append((p, "not covered", np.nan, np.nan, time.perf_counter() - t))
+    if strat:
+        t = time.perf_counter()
+        lc = loss_curve(w, cc.Task(m, 50, 0.5), strat, tol=strat_tol, seed=seed)
+        dt = (time.perf_counter() - t) / len(strat)
+        rows += [(p, "stratified", val, se, dt) for p, val, se in zip(strat, lc.values, lc.stderrs)]
+    secs = time.perf_counter() - t0
+    return secs, sorted(rows)
+
+
+def curve_report(secs, rows, tol, strat_tol):
+    print(f"curve p = 1e-3..1 (100 points, p = 0.3 weights, tol {tol}, stratified se <= {strat_tol}): "
+          f"{secs:.2f}s total", flush=True)
+    for lo, hi in itertools.pairwise(RANGES):
+        sel = [r for r in rows if lo <= r[0] < hi]
+        if not sel:
+            continue
+        how = {}
+        for r in sel:
+            how[r[1]] = how.get(r[1], 0) + 1
+        errs = [r[3] for r in sel if np.isfinite(r[3])]
+        print(f"  p in [{lo:g}, {min(hi, 1):g}{']' if hi > 1 else ')'}: {len(sel)} points {how}, "
+              f"{sum(r[4] for r in sel):.2f}s, slowest {max(r[4] for r in sel):.2f}s, largest error "
+              f"{max(errs, default=float('nan')):.2e}", flush=True)
+    errs = [r[3] for r in rows if np.isfinite(r[3])]
+    print(f"  largest error estimate / standard error {max(errs):.2e}; points above {tol}: "
+          f"{sum(e > tol for e in errs)}", flush=True)
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--ps", type=float, nargs="+", default=[0.1, 0.3, 1.0])
+    ap.add_argument("--ps", type=float, nargs="*", default=[0.1, 0.3, 1.0])
     ap.add_argument("--mc-samples", type=int, default=1 << 21)
     ap.add_argument("--tol", type=float, default=1e-7, help="moments_loss tol (target error of L/p)")
     ap.add_argument("--ref-tol", type=float, default=1e-9, help="reference moments_loss tol (0: none)")
@@ -71,7 +110,11 @@ def main():
     ap.add_argument("--curve", action="store_true")
     ap.add_argument("--curve-tol", type=float, default=1e-6)
     ap.add_argument("--curve-max-evals", type=float, default=2e9, help="2-D box cost cap per point")
-    ap.add_argument("--curve-min-p", type=float, default=0.05, help="no moments below this p")
+    ap.add_argument("--curve-min-p", type=float, default=1e-3, help="no moments below this p")
+    ap.add_argument("--curve-strat-max-p", type=float, default=0.01,
+                    help="the stratified estimator (one shared loss_curve) at p <= this (0: never)")
+    ap.add_argument("--curve-strat-tol", type=float, default=1e-6, help="its standard error target")
+    ap.add_argument("--curve-out", default="", help="write the per-point rows (p, method, value, error, s)")
     ap.add_argument("--cache", default="/tmp/bench_moments_weights")
     a = ap.parse_args()
     m = cc.mixing.embedding(100, seed=0)
@@ -81,6 +124,7 @@ def main():
     for low in ("moments", "exact"):  # JIT warm-up
         moments_loss(w0, t0, low_strata=low, grad=True)
     cc.loss_per_feature(w0, t0, method="monte_carlo", n_samples=1 << 16)
+    cc.loss_curve(w0, t0, [0.01, 0.02], tol=1e-3)
     print(f"load average before: {os.getloadavg()}")
     for p in a.ps:
         task = cc.Task(m, 50, p)
@@ -105,9 +149,13 @@ def main():
               f"MC-equivalent se {mc.stderr * (t_mc / t_mo) ** 0.5:.2e}", flush=True)
     if a.curve:
         w = weights_at(0.3, m, a.steps, a.cache)
-        secs, how, worst, slowest = curve(w, m, a.curve_tol, a.curve_max_evals, a.curve_min_p)
-        print(f"curve p = 1e-3..1 (100 points, p = 0.3 weights, tol {a.curve_tol}): {secs:.2f}s, {how}, "
-              f"largest error estimate {worst:.1e}, slowest point {slowest:.2f}s", flush=True)
+        secs, rows = curve(w, m, a.curve_tol, a.curve_max_evals, a.curve_min_p, a.curve_strat_max_p,
+                           a.curve_strat_tol)
+        curve_report(secs, rows, a.curve_tol, a.curve_strat_tol)
+        if a.curve_out:
+            with open(a.curve_out, "w") as f:
+                for r in rows:
+                    f.write(f"{r[0]:.6g} {r[1]} {r[2]:.12g} {r[3]:.3e} {r[4]:.4f}\n")
     print(f"load average after: {os.getloadavg()}")
 
 
