@@ -36,11 +36,20 @@ KAPPA = 2.0  # damping c = KAPPA / T (the alias weights are e^{-KAPPA k}); 1 and
 T_MARGIN = 1.02  # period T <= T_MARGIN * |w_a|_1 (above the support half-width |w_a|_1: no alias error)
 TAIL_PERIOD = True  # shorter period where a Chernoff bound puts the alias error below tol / 10 (_tail_period)
 CROSS_THR = 1e-3  # 2-D terms below tol * CROSS_THR end a row's range (two_dim_fast); 0: the full box
+# the same with stratum 2 exact (kmin = 3, p below ~0.2): with ENTRY_TOL_P, 2.3x faster on the curve's
+# p = 0.012-0.1 points at tol 1e-6, actual errors 4e-8..2.5e-7 against tol 1e-8 runs (1e-3: 5e-9..4e-8;
+# benchmarks/bench_moments_curve_levers.py, docs/benchmarks.md)
+CROSS_THR_LOW = 3e-3
 K1_START = 32
 # first per-entry tolerance = tol * this when stratum 2 is exact (small p: the slowly decaying sums make the
 # loss error estimate ~1.2-2.6x the entry tolerance on trained weights at p = 0.1, so tol itself needed a
 # retry; 0.5 passed first time there, 0.25 was 30% slower; a miss only costs a retry)
 ENTRY_TOL_LOW = 0.5  # first 1-D truncation (doubled until the halving change is below tol / 10)
+# below p = ENTRY_TOL_P the first entry tolerance is further scaled by (p / ENTRY_TOL_P)^ENTRY_TOL_EXP: on the
+# curve's weights at tol 1e-6 the estimate after the first pass was 2.6x (p = 0.1, no retry) to 7.5x
+# (p = 0.02) tol, so every point below p = 0.1 paid a retry (benchmarks/bench_moments_curve_levers.py)
+ENTRY_TOL_P = 0.1
+ENTRY_TOL_EXP = 1.5
 
 
 @dataclass(frozen=True)
@@ -137,6 +146,10 @@ def _one_active(w: np.ndarray, p: float):
             q1 * np.maximum(w, 0) / 6, q1 * np.abs(w).sum(axis=1) / 4)
 
 
+def _cross_thr(kmin: int) -> float:
+    return CROSS_THR_LOW if kmin == 3 else CROSS_THR
+
+
 def _geo(c: np.ndarray, t: np.ndarray):
     r = np.exp(-c * t)
     return r / (1 - r), r / (1 - r) ** 2, r * (1 + r) / (1 - r) ** 3
@@ -208,7 +221,7 @@ def _restricted(w: np.ndarray, p: float, tol: float, kmin: int, k1_max: int, k2_
             f"the 2-D sums need {nodes_2d:.3g} factor evaluations > max_factor_evals={max_factor_evals:.3g} "
             f"(p = {p}: the strata with few active features decay slowly; use the stratified estimator)")
     s2 = k.two_dim_fast(wl, p, c, t_per, k2, ia.astype(np.int64), ib.astype(np.int64), tc, ts, kmin,
-                        tol * CROSS_THR)
+                        tol * _cross_thr(kmin))
     u_rv = hx @ wl.T  # u_rv[b, a] = sum_j w_aj E[x_j h_b] = E[U_a ReLU(U_b)]
     u_rv_err = hx_err @ np.abs(wl).T
     eh_uv = p * rest * (wl @ wl.T) / 3
@@ -423,6 +436,8 @@ def _loss(w, w_out, task, tol, grad, max_factor_evals, low_strata) -> MomentsLos
 
         a_low, c_low = _low_quadratic(w, m, stratum_weights(n, p))
     entry_tol = tol * (ENTRY_TOL_LOW if kmin == 3 else 1.0)
+    if kmin == 3 and p < ENTRY_TOL_P:
+        entry_tol *= (p / ENTRY_TOL_P) ** ENTRY_TOL_EXP
     for attempt in range(4):
         parts = _restricted(wl, p, entry_tol, kmin, 4096, 400, max_factor_evals)
         details = parts[-1]
@@ -460,7 +475,8 @@ def _loss(w, w_out, task, tol, grad, max_factor_evals, low_strata) -> MomentsLos
         gl = g[np.ix_(live, live)]
         alpha = w_out.T[live]
         beta = (w_out.T @ m)[live]
-        gr, gr_err = _grad_w_in_restricted(wl, p, kmin, details, hx_r, gl, alpha, beta, entry_tol * CROSS_THR)
+        gr, gr_err = _grad_w_in_restricted(wl, p, kmin, details, hx_r, gl, alpha, beta,
+                                         entry_tol * _cross_thr(kmin))
         g_in = np.zeros_like(w)
         g_in[live] = gr / norm
         details["grad_W_in_error"] = float(np.max(gr_err, initial=0.0) / norm)
