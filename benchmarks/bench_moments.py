@@ -109,9 +109,9 @@ def main():
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--curve", action="store_true")
     ap.add_argument("--curve-tol", type=float, default=1e-6)
-    ap.add_argument("--curve-max-evals", type=float, default=2e9, help="2-D box cost cap per point")
+    ap.add_argument("--curve-max-evals", type=float, default=3e10, help="2-D box cost cap per point")
     ap.add_argument("--curve-min-p", type=float, default=1e-3, help="no moments below this p")
-    ap.add_argument("--curve-strat-max-p", type=float, default=0.01,
+    ap.add_argument("--curve-strat-max-p", type=float, default=0.02,
                     help="the stratified estimator (one shared loss_curve) at p <= this (0: never)")
     ap.add_argument("--curve-strat-tol", type=float, default=1e-6, help="its standard error target")
     ap.add_argument("--curve-out", default="", help="write the per-point rows (p, method, value, error, s)")

@@ -77,9 +77,10 @@ def test_error_below_tol_at_small_p(tiny, tol, low_strata):
 @pytest.mark.parametrize("low_strata", ["exact", "moments"])
 def test_refinement_estimate_bounds_truncation_error_at_small_p(tiny, low_strata, monkeypatch):
     """With the full period (no Chernoff-shortened one, whose alias error, bounded by tol / 10 per entry,
-    the refinement estimate does not include) the actual error is within 3x the estimate (measured ratios
-    0.1-2.0 at tol 1e-6..1e-4 on this model; with the shortened period, the default, up to 66x, still
-    below tol: test_error_below_tol_at_small_p). Reference: brute force (accurate to ~1e-11)."""
+    the refinement estimate does not include) the actual error is within 3x the estimate (largest ratio
+    2.4 at tol 1e-6..1e-4 on this model; with the shortened period, the default, up to 9.6x, still below
+    tol: test_error_below_tol_at_small_p; benchmarks/check_moments_estimate_small_p.py). Reference: brute
+    force (accurate to ~1e-11)."""
     import ccsolve.evaluation.moments as mm
 
     w, m, d, ref = tiny
