@@ -259,8 +259,10 @@ def compare(task: Task, *, seed: int = 0, steps: int = 10_000, train: bool = Tru
                       {"name": bound.name, "value": bound.value})
 
 
-# rows whose kernels the background compile process provides (warmup.COMMANDS keys)
-_NEEDS = {"exact objective, no data": "exact", "trained": "train"}
+# rows whose kernels the background compile process provides (warmup.COMMANDS keys), in the order it
+# compiles them: the constructions' (small, needed a few seconds in), the exact objective's, the trainer's
+_NEEDS = {"SVD + optimal readout": "constructions", "SNMF": "constructions", "minimize_one_hot": "constructions",
+          "exact objective, no data": "exact", "trained": "train"}
 
 
 def _compile_stage(task: Task, train: bool, progress: bool):
@@ -276,12 +278,12 @@ def _compile_stage(task: Task, train: bool, progress: bool):
     todo = [n for n in names if not warmup.is_cached(n)]
     if not todo:
         return None
-    # A second process compiles the kernels of the last two rows (exact objective, then the trainer's)
-    # while this one compiles the evaluator's and the constructions' and builds the first rows: about
-    # half the compile time each (benchmarks/compile_times.py; warmup.KERNELS holds the costs).
+    # A second process compiles the constructions' kernels, then those of the last two rows (exact
+    # objective, then the trainer's) while this one compiles the evaluator's (every row's L/p needs them)
+    # and builds the first rows (benchmarks/compile_times.py; warmup.KERNELS holds the costs).
     later = []
     if (os.cpu_count() or 1) > 1:
-        later = [n for group in _NEEDS.values() for n in warmup.COMMANDS[group] if n in todo]
+        later = list(dict.fromkeys(n for group in _NEEDS.values() for n in warmup.COMMANDS[group] if n in todo))
     background = warmup.compile_in_background(later) if later else None
     try:
         warmup.warm([n for n in todo if n not in later], progress=progress)

@@ -213,7 +213,9 @@ KERNELS = {
     "scatter": ("tail_dense", "scatter", _scatter, 9),
     "draw_stratum": ("tail", "draw_stratum", _draw_stratum, 2.8),
     "tail_blocks": ("tail", "tail_blocks", _tail_blocks, 8),
-    # measured 2026-12-03 on an idle machine (benchmarks/compile_times.py)
+    # below: seconds in one process compiling every kernel in turn (2026-12-03, load ~2.5:
+    # `NUMBA_CACHE_DIR=$(mktemp -d) python -m ccsolve.warmup NAMES...` prints them; callees already
+    # compiled for an earlier kernel are not counted again)
     "dense_inputs": ("montecarlo", "dense_inputs", _dense_inputs, 1),
     "sample_error": ("montecarlo", "_sample_error", _sample_error, 3),
     "draw_batch": ("train", "draw_batch", _draw_batch, 2),
