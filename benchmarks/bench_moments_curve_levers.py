@@ -37,6 +37,10 @@ SETTINGS = {
     "ENTRY_TOL_EXP 1.25": {"ENTRY_TOL_EXP": 1.25},
     "ENTRY_TOL_LOW 0.7": {"ENTRY_TOL_LOW": 0.7},
     "K1_START 256": {"K1_START": 256},
+    "ONE_DIM_FRAC 0.3": {"ONE_DIM_FRAC": 0.3},
+    "ONE_DIM_FRAC 0.03": {"ONE_DIM_FRAC": 0.03},
+    "ETA_FRAC 0.3": {"ETA_FRAC": 0.3},
+    "ETA_FRAC 0.03": {"ETA_FRAC": 0.03},
 }
 
 

@@ -49,6 +49,8 @@ ENTRY_TOL_LOW = 0.5  # first 1-D truncation (doubled until the halving change is
 # curve's weights at tol 1e-6 the estimate after the first pass was 2.6x (p = 0.1, no retry) to 7.5x
 # (p = 0.02) tol, so every point below p = 0.1 paid a retry (benchmarks/bench_moments_curve_levers.py)
 ENTRY_TOL_P = 0.1
+ONE_DIM_FRAC = 0.1  # 1-D truncations doubled until the halving change is below tol_e * this
+ETA_FRAC = 0.1  # 2-D box: the last m whose 1-D marginal term exceeds tol_e * this / T_max^2
 ENTRY_TOL_EXP = 1.5
 
 
@@ -197,7 +199,7 @@ def _restricted(w: np.ndarray, p: float, tol: float, kmin: int, k1_max: int, k2_
         s_relu, s_sq, s_x, s_rx, tail = k.one_dim_fast(wl, p, c, t_per, kvec, tc, ts, kmin)
         e1 = max(np.abs(s_relu[:, 0] - s_relu[:, 1]).max(initial=0), np.abs(s_sq[:, 0] - s_sq[:, 1]).max(initial=0),
                  np.abs(s_x[..., 0] - s_x[..., 1]).max(initial=0), np.abs(s_rx[..., 0] - s_rx[..., 1]).max(initial=0))
-        if e1 <= tol / 10 or kk >= k1_max:
+        if e1 <= tol * ONE_DIM_FRAC or kk >= k1_max:
             break
         kk = min(kk * (4 if e1 > 100 * tol else 2), k1_max)  # far off: quadruple
     wsq = (wl * wl).sum(axis=1)
@@ -212,7 +214,7 @@ def _restricted(w: np.ndarray, p: float, tol: float, kmin: int, k1_max: int, k2_
     hr_err = np.abs(s_rx[..., 0] - s_rx[..., 1])
     # 2-D sums for the off-diagonal pairs; box from where the 1-D marginal terms fall below eta
     scale = t_per.max() ** 2
-    eta = tol / (10 * scale)
+    eta = tol * ETA_FRAC / scale
     k2 = np.minimum(np.minimum(_choose_k(tail, eta, 8), k2_max), kk)
     ia, ib = np.triu_indices(dl, 1)
     nodes_2d = int(np.sum((k2[ia] + 1) * (2 * k2[ib] + 1))) * n
