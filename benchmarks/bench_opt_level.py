@@ -6,7 +6,7 @@ task (embedding mixing, p = 0.01, 50 neurons) --steps steps --repeats times (wal
 run's weights are saved). Prints compile and train times per level, the ratios, and whether the weights
 of the two levels are bit-identical (np.array_equal on W_in, W_out and the loss curve).
 
-Run:  flock /tmp/timing.lock python benchmarks/bench_opt_level.py [--steps 10000] [--repeats 3]
+Run:  flock /tmp/timing.lock python benchmarks/bench_opt_level.py [--steps 10000] [--repeats 3] [--levels 2 3]
 """
 
 from __future__ import annotations
@@ -51,11 +51,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=10_000)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--levels", type=int, nargs=2, default=[3, 2], help="the order the two processes run in")
     a = ap.parse_args()
     print(f"load before: {os.getloadavg()}")
     res, files = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
-        for level in (3, 2):
+        for level in a.levels:
             cache = os.path.join(tmp, f"cache{level}")
             files[level] = os.path.join(tmp, f"w{level}.npz")
             env = dict(os.environ, NUMBA_CACHE_DIR=cache,
