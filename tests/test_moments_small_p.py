@@ -32,6 +32,14 @@ def _pattern_means(w, m, grids):
     return out
 
 
+def _signed_weights(rng, n, d, s_in, s_out):
+    """Weights with an all-positive, an all-negative and d - 2 mixed input rows (drawn in this order)."""
+    w_in = rng.normal(size=(d, n)) * s_in
+    w_in[0] = np.abs(w_in[0])
+    w_in[1] = -np.abs(w_in[1])
+    return cc.Weights(w_in, rng.normal(size=(n, d)) * s_out)
+
+
 @pytest.fixture(scope="module")
 def tiny():
     """n = 4, d = 3: an all-positive, an all-negative and a mixed row; L/p at P_SMALL by brute force.
@@ -41,10 +49,7 @@ def tiny():
     (both routes) to 6e-12..1.1e-11 at P_SMALL (asserted to 1e-10 below; plain Q(2g) is off by 1e-7)."""
     rng = np.random.default_rng(31)
     n, d = 4, 3
-    w_in = rng.normal(size=(d, n)) * 0.6
-    w_in[0] = np.abs(w_in[0])
-    w_in[1] = -np.abs(w_in[1])
-    w = cc.Weights(w_in, rng.normal(size=(n, d)) * 0.5)
+    w = _signed_weights(rng, n, d, 0.6, 0.5)
     m = rng.normal(size=(n, n)) * 0.1
     coarse = _pattern_means(w, m, {1: 1000, 2: 300, 3: 40, 4: 14})
     fine = _pattern_means(w, m, {1: 2000, 2: 600, 3: 80, 4: 28})
@@ -99,10 +104,7 @@ def test_loss_at_small_p_matches_stratified_tiny_se(p, st_tol):
     stratified estimator's standard error is ~1e-7: moments within 4 SE + its estimate, error <= tol."""
     rng = np.random.default_rng(32)
     n, d = 12, 5
-    w_in = rng.normal(size=(d, n)) * 0.5
-    w_in[0] = np.abs(w_in[0])
-    w_in[1] = -np.abs(w_in[1])
-    w = cc.Weights(w_in, rng.normal(size=(n, d)) * 0.4)
+    w = _signed_weights(rng, n, d, 0.5, 0.4)
     task = cc.Task(rng.normal(size=(n, n)) * 0.05, d, p)
     r = moments_loss(w, task, tol=1e-6)
     assert r.error <= 1e-6 and r.details["low_strata"] == "exact"
