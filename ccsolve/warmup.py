@@ -84,10 +84,7 @@ def _cd_nmf_update():  # constructions._nmf_sklearn_like
 
 
 def _sparse_block():  # train.train, path="sparse"
-    from ._kernels import train as k
-
-    sizes = np.full(_C, 5, dtype=np.int64)
-    work = k.Work(_N, _D, sizes)
+    work = _train_work()
     return (_f(_N, _D), _f(_N, _D), _f(1), _f(_N, _D), _f(_N, _D), _f(_N, _D), _f(_N, _D), _f(1), _f(1),
             _f(_N, _N), _f(_N, _N), _f(_N, _N), _f(_N), True, False, 0.01, _f(_N + 1), False, _u(3, _C), _f(3),
             0, 0.01, 0.9, 0.999, 1e-8, 1.0, _f(3), _f(3), *work.args())

@@ -228,6 +228,15 @@ def seed_sequence(seed) -> np.random.SeedSequence:
     return np.random.SeedSequence(int(seed))
 
 
+def seed_int(seed) -> int:
+    """A plain int seed >= 0 (for code that derives several streams from one int); no Generator or None."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an int >= 0, got {type(seed).__name__} {seed!r}")
+    if seed < 0:
+        raise ValueError(f"seed must be an int >= 0, got {seed}")
+    return int(seed)
+
+
 def choice(name: str, value, options) -> str:
     try:
         ok = value in options

@@ -333,23 +333,21 @@ def second_moments(w_in, p: float, tol: float = 1e-10, k1_max: int = 4096, k2_ma
     return Moments(*_full(live, d, n, (hh, hx, hr, h1, hh_e, hx_e, hr_e, h1_e)), p, details)
 
 
-def _low_quadratic(w: np.ndarray, m: np.ndarray, sw: np.ndarray):
-    """The quadratic form of sw_1 E_1 + sw_2 E_2 in W_out: (A (d, d), C (d, n)) with
-    sw_1 E_1 + sw_2 E_2 = tr(W_out A W_out^T) - 2 tr(W_out C) + const. E_1's moments in closed form
-    (E[h h^T | one active] = (P P^T + N N^T) / (6n), E[h y^T | one active] = (P (I + M)^T - N M^T) / (6n),
-    P = ReLU(W_in), N = ReLU(-W_in)); E_2's from the exact pair kernel (ccsolve.stratified, the sector
-    moments its W_out-gradient is built from)."""
-    from .stratified import _pair_kernel, _Products
+def _low_quadratic(w: np.ndarray, m: np.ndarray, p: float):
+    """The quadratic form in W_out of the one- and two-active strata's part of L/p: (A (d, d), C (d, n))
+    with that part = tr(W_out A W_out^T) - 2 tr(W_out C) + const. The one-active moments in closed form
+    (_one_active); E_2's from the exact pair kernel (ccsolve.stratified, the sector moments its
+    W_out-gradient is built from), weighted by stratum_weights(n, p)[2]."""
+    from .stratified import _pair_kernel, _Products, stratum_weights
 
     d, n = w.shape
-    pos, neg = np.maximum(w, 0.0), np.maximum(-w, 0.0)
-    a1 = (pos @ pos.T + neg @ neg.T) / (6.0 * n)
-    c1 = (pos @ (np.eye(n) + m).T - neg @ m.T) / (6.0 * n)
+    norm = n * p
+    hh1, hx1, hr1, _ = _one_active(w, p)
     _, _, (vals, gh, ap, bm, _) = _pair_kernel(_Products(Weights(w, np.zeros((n, d))), m), True)
-    s = 0.25 / vals.size
+    s = stratum_weights(n, p)[2] * 0.25 / vals.size
     a2 = s * np.sum(gh, axis=0)
     c2 = s * (np.sum(ap, axis=0) + m @ np.sum(bm, axis=0)).T
-    return sw[1] * a1 + sw[2] * a2, sw[1] * c1 + sw[2] * c2
+    return hh1 / norm + a2, (hr1 + hx1 @ m.T) / norm + c2
 
 
 def readout_solve(a: np.ndarray, c: np.ndarray, rcond: float = 1e-12) -> np.ndarray:
@@ -434,9 +432,7 @@ def _loss(w, w_out, task, tol, grad, max_factor_evals, low_strata) -> MomentsLos
     wl = np.ascontiguousarray(w[live])
     optimal = w_out is None
     if optimal and kmin == 3:
-        from .stratified import stratum_weights
-
-        a_low, c_low = _low_quadratic(w, m, stratum_weights(n, p))
+        a_low, c_low = _low_quadratic(w, m, p)
     entry_tol = tol * (ENTRY_TOL_LOW if kmin == 3 else 1.0)
     if kmin == 3 and p < ENTRY_TOL_P:
         entry_tol *= (p / ENTRY_TOL_P) ** ENTRY_TOL_EXP

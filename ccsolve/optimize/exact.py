@@ -400,11 +400,7 @@ def minimize_exact(
     for name, flag in (("polish_readout", polish_readout), ("projected", projected), ("evaluate", evaluate),
                        ("progress", progress), ("fused", fused)):
         v.boolean(name, flag)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int >= 0, got {type(seed).__name__} {seed!r}")
-    if seed < 0:
-        raise ValueError(f"seed must be an int >= 0, got {seed}")
-    seed = int(seed)
+    seed = v.seed_int(seed)
     n, d = task.n_features, task.n_neurons
     expanded = expand_inits(init, n, d, _INITS, default_init(task))
     ss = np.random.SeedSequence(seed)

@@ -116,11 +116,7 @@ def minimize_moments(
     if max_factor_evals is not None:
         max_factor_evals = v.positive("max_factor_evals", max_factor_evals)
     v.boolean("progress", progress)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int >= 0, got {type(seed).__name__} {seed!r}")
-    if seed < 0:
-        raise ValueError(f"seed must be an int >= 0, got {seed}")
-    seed = int(seed)
+    seed = v.seed_int(seed)
     n, d, p = task.n_features, task.n_neurons, task.p
     if p == 0.0:
         raise ValueError("minimize_moments needs p > 0")
