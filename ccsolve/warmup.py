@@ -302,9 +302,9 @@ class WarmupReport:
 
 # LLVM optimisation level for kernels compiled here at other than Numba's default 3 (NUMBA_OPT is
 # process-wide; this sets it only while warm-up compiles that kernel, under Numba's compiler lock, and the
-# cache key does not include it). sparse_block at 2: cold compile 18.2 -> 14.1 s, trained weights
-# bit-identical (no fastmath in it: LLVM keeps IEEE semantics at every level) and training speed equal
-# within noise (benchmarks/bench_opt_level.py, docs/benchmarks.md "Cold start"). The trainer always
+# cache key does not include it). sparse_block at 2: cold compile 0.77-0.79x, trained weights and loss
+# curve bit-identical (no fastmath in it: LLVM keeps IEEE semantics at every level), a 10,000-step train
+# 0.76-0.79x (benchmarks/bench_opt_level.py, docs/benchmarks.md "Cold start"). The trainer always
 # compiles it through here. Kernels with fastmath flags (pairs, montecarlo) stay at 3: reassociation
 # may vectorise differently at another level, and results must not depend on who compiled the cache.
 OPT_LEVEL = {"sparse_block": 2}
