@@ -35,9 +35,9 @@ _BACKGROUND = []
 
 def _background_order(kernels) -> list:
     first = [n for n in _FIRST_USE if n in kernels] + [n for n in kernels if n not in _FIRST_USE]
-    i, j = first.index("pair_split_blocks"), first.index("dense_chunks") + 1
-    k = first.index("bernoulli_chunks") + 1  # test_constructions' kernels: needed about 45 s in
-    return first[i:j] + first[j:k] + first[k:][::-1] + first[:i][::-1]
+    # pair_split_blocks .. dense_chunks, then test_constructions' kernels up to bernoulli_chunks
+    i, k = first.index("pair_split_blocks"), first.index("bernoulli_chunks") + 1
+    return first[i:k] + first[k:][::-1] + first[:i][::-1]
 
 
 def pytest_sessionstart(session):

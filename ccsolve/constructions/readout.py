@@ -81,7 +81,8 @@ def optimal_readout(W_in, task: Task, n_samples: int = 1 << 18, seed=0, method: 
            from the exact second moments (ccsolve.moments.moments_readout, no sampling; n_samples and
            seed unused), so W_out* is the exact minimiser of L/p up to the moments' truncation error,
            brought below `tol` in L/p at W_out*. Costs about a moments_loss value (trained 100 x 50
-           weights, tol 1e-7: 0.03 s at p = 1, 0.13 s at 0.3, 0.9 s at 0.1; no cost cap). One-hot tasks ignore `method` (their readout is exact).
+           weights, tol 1e-7: 0.03 s at p = 1, 0.13 s at 0.3, 0.9 s at 0.1; no cost cap). One-hot
+           tasks ignore `method` (their readout is exact).
     Neurons that never fire get a zero readout (minimum-norm solution).
     """
     task = check_task(task)
