@@ -23,6 +23,8 @@ from numba import njit, prange
 
 from .parallel import PRANGE_ONLY
 
+CUT_RATIO = 3.0  # two_dim_fast's coarser cut (its threshold / thr), for the cut's error estimate
+
 
 @njit(cache=True, inline="always")
 def _shc(z):
@@ -208,11 +210,13 @@ def two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, thr):
     Region: the significant terms form a cross along the axes (the kernel 1/(s1^2 s2^2) and the transform
     decay in both variables), not a box. Row m1 runs over |m2| <= r(m1); r(0) = K_b and r(m1 + 1) =
     min(r(m1), last |m2| of row m1 whose scaled |term| exceeds thr, plus a margin of max(2, r/4)).
-    thr <= 0 gives the full box. The reduced sum (second column) uses m1 <= 3 K_a / 4, |m2| <= 3 r(m1) / 4."""
+    thr <= 0 gives the full box. The reduced sum (second column) uses m1 <= 3 K_a / 4, |m2| <= 3 r(m1) / 4.
+    Fourth column: the sum over the nested region the same rule gives at threshold CUT_RATIO * thr (its
+    difference from the first column estimates what the cut leaves out; 0 for the full box)."""
     n = w_in.shape[1]
     k_tab = (tc.shape[2] - 1) // 2
     n_pairs = pairs_a.shape[0]
-    out = np.zeros((n_pairs, 3))  # sum, reduced sum, lattice nodes evaluated
+    out = np.zeros((n_pairs, 4))  # sum, reduced sum, lattice nodes evaluated, sum at the coarser cut
     q = 1.0 - p
     q0 = q**n
     q1 = p * q ** (n - 1)
@@ -244,10 +248,13 @@ def two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, thr):
         sim = np.empty(ln)
         acc0 = 0.0
         acc1 = 0.0
+        acc2 = 0.0
         sc = 2.0 / (t_per[a] * t_per[b])
         sc2 = sc * sc
         thr2 = thr * thr
+        thr2c = thr2 * CUT_RATIO * CUT_RATIO
         r = kb
+        rc = kb  # the coarser cut's row extent (<= r: nested)
         for m1 in range(ka + 1):
             j0 = kb - r
             j1 = kb + r + 1
@@ -305,6 +312,7 @@ def two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, thr):
                     vpim[j] = xr * gi + xi * gr
             lo = kb if m1 == 0 else j0
             last = -1
+            lastc = -1
             for j in range(j0, j1):
                 m2 = j - kb
                 hr_ = pre[j] - q0 - q1 * ere[j]
@@ -315,9 +323,12 @@ def two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, thr):
                 s1 = complex(c[a], m1 * ha)
                 s2 = complex(c[b], m2 * hb)
                 g = 1.0 / (s1 * s1 * s2 * s2)
-                if (thr > 0.0 and abs(m2) > last
-                        and sc2 * (g.real * g.real + g.imag * g.imag) * (hr_ * hr_ + hi_ * hi_) > thr2):
-                    last = abs(m2)
+                if thr > 0.0 and abs(m2) > lastc:
+                    mag = sc2 * (g.real * g.real + g.imag * g.imag) * (hr_ * hr_ + hi_ * hi_)
+                    if abs(m2) > last and mag > thr2:
+                        last = abs(m2)
+                    if abs(m2) <= rc and mag > thr2c:
+                        lastc = abs(m2)
                 if j < lo:
                     continue
                 wgt = 0.5 if (m1 == 0 and m2 == 0) else 1.0
@@ -325,10 +336,14 @@ def two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, thr):
                 acc0 += v
                 if 4 * m1 <= 3 * ka and 4 * abs(m2) <= 3 * r:
                     acc1 += v
+                if abs(m2) <= rc:
+                    acc2 += v
             if thr > 0.0:
                 r = min(r, last + max(2, r // 4))
+                rc = min(rc, r, lastc + max(2, rc // 4))
         out[t, 0] = acc0 * sc
         out[t, 1] = acc1 * sc
+        out[t, 3] = acc2 * sc
     return out
 
 
