@@ -228,10 +228,11 @@ def two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, thr):
     min(r(m1), last |m2| of row m1 whose scaled |term| exceeds thr, plus a margin of max(2, r/4)).
     thr <= 0 gives the full box. The reduced sum (second column) uses m1 <= 3 K_a / 4, |m2| <= 3 r(m1) / 4.
 
-    Speed (benchmarks/bench_two_dim.py): the rows are short (2 r + 1 ~ 18-34 nodes), so each row's vector
-    loop over m2 is padded to a multiple of 4 nodes (extra table columns inside [-k_tab, k_tab], computed
-    but not summed; no scalar remainder), runs without the |z| > 0 guard where alpha_i^2 > 1e-200 (then
-    |z_i| > 0 at every node), and without the sum of phi^2 when kmin = 2 (it is used for kmin = 3 only)."""
+    Speed (benchmarks/bench_two_dim.py): the rows are short (mean 2 r + 1 ~ 18-34 nodes; r >= 2), so
+    each row's vector loop over m2 is padded to a multiple of 4 nodes, at least 12 (extra table columns
+    inside [-k_tab, k_tab], computed but not summed: no scalar remainder, and no scalar loop for short
+    rows), runs without the |z| > 0 guard where alpha_i^2 > 1e-200 (then |z_i| > 0 at every node), and
+    without the sum of phi^2 when kmin = 2 (it is used for kmin = 3 only)."""
     n = w_in.shape[1]
     k_tab = (tc.shape[2] - 1) // 2
     n_pairs = pairs_a.shape[0]
@@ -260,12 +261,13 @@ def two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, thr):
         for u in range(2 * k_tab + 1):
             mm2[u] = u - k_tab
         # scratch by node of the padded row (local index j - js)
-        pre = np.empty(ln + 3)
-        pim = np.empty(ln + 3)
-        ere = np.empty(ln + 3)
-        eim = np.empty(ln + 3)
-        sre = np.zeros(ln + 3)
-        sim = np.zeros(ln + 3)
+        lw = max(ln + 3, 12)
+        pre = np.empty(lw)
+        pim = np.empty(lw)
+        ere = np.empty(lw)
+        eim = np.empty(lw)
+        sre = np.zeros(lw)
+        sim = np.zeros(lw)
         acc0 = 0.0
         acc1 = 0.0
         sc = 2.0 / (t_per[a] * t_per[b])
@@ -276,8 +278,10 @@ def two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, thr):
             j0 = kb - r
             j1 = kb + r + 1
             out[t, 2] += j1 - j0
-            # padded row [js, js + npad): a multiple of 4 nodes, shifted left if it would leave the table
-            npad = (j1 - j0 + 3) // 4 * 4
+            # padded row [js, js + npad): a multiple of 4 nodes and at least 12 (shorter trip counts take
+            # the scalar loop: LLVM's threshold for this loop, seen in the assembly), shifted left if it
+            # would leave the table
+            npad = max((j1 - j0 + 3) // 4 * 4, 12)
             js = min(j0, kb + k_tab + 1 - npad)
             if js + off < 0:  # table narrower than the padded row: no padding
                 js = j0
