@@ -10,9 +10,12 @@ closed-form factors; the sums are exact up to truncation (Poisson summation on t
 aliases being polynomial moments subtracted in closed form; docs/math.md, "Exact second moments"). The
 period is shortened where a Chernoff bound keeps the alias error below tol / 10; the 2-D sums run over a
 cross-shaped region; at small p the stratum with two active features is removed from the transforms and
-added from the exact strata (low_strata="exact"). The reported error is the change of the result when every
-1-D truncation is halved and every 2-D region shrunk to 3/4 (a refinement estimate, validated against
-brute-force quadrature, long Monte Carlo and the stratified estimator in tests/test_moments.py).
+added from the exact strata (low_strata="exact"). What the cross cut leaves out is extrapolated from a nested
+coarser cut (CUT_EXTRAP, CUT_ERR). The reported error is the change of the result when every 1-D truncation
+is halved and every 2-D region shrunk to 3/4 (a refinement estimate), plus the cut's uncertainty and the
+shortened period's alias bound (details["error_parts"]); validated against brute-force quadrature, long
+Monte Carlo, the stratified estimator and tight references (tests/test_moments*.py,
+benchmarks/check_moments_error.py, check_moments_cut.py).
 
 Layer 2 (an evaluator): imports the task and weights only.
 """
@@ -57,7 +60,7 @@ ENTRY_TOL_LOW = 0.5  # first 1-D truncation (doubled until the halving change is
 # curve's weights at tol 1e-6 the estimate after the first pass was 2.6x (p = 0.1, no retry) to 7.5x
 # (p = 0.02) tol, so every point below p = 0.1 paid a retry (benchmarks/bench_moments_curve_levers.py)
 ENTRY_TOL_P = 0.1
-ONE_DIM_FRAC = 0.1  # 1-D truncations doubled until the halving change is below tol_e * this
+ONE_DIM_FRAC = 0.3  # 1-D truncations doubled until the halving change is below tol_e * this (0.1: the 100-point curve 18.5 s, 0.3: 16.6 s, 1.0: 16.0 s with the largest estimate 9.6e-7; docs/benchmarks.md)
 ETA_FRAC = 0.1  # 2-D box: the last m whose 1-D marginal term exceeds tol_e * this / T_max^2
 ENTRY_TOL_EXP = 1.5
 
@@ -84,7 +87,9 @@ class MomentsLoss:
     """L/p from exact moments.
 
     value      L/p
-    error      estimated absolute error of value (refinement: 1-D truncations halved, 2-D regions at 3/4)
+    error      estimated absolute error of value: truncation refinement (1-D truncations halved, 2-D regions
+               at 3/4) + the cross cut's uncertainty + the alias bound (details["error_parts"]; "attempts":
+               passes of the truncation search)
     seconds    wall time
     grad_W_out dL/p / dW_out (exact given the moments), or None
     details    truncations, periods, cost, the moments themselves (details["moments"]; with
