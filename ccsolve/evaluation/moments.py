@@ -63,6 +63,11 @@ ENTRY_TOL_P = 0.1
 ONE_DIM_FRAC = 0.3  # 1-D truncations doubled until the halving change is below tol_e * this (0.1: the 100-point curve 18.5 s, 0.3: 16.6 s, 1.0: 16.0 s with the largest estimate 9.6e-7; docs/benchmarks.md)
 ETA_FRAC = 0.1  # 2-D box: the last m whose 1-D marginal term exceeds tol_e * this / T_max^2
 ENTRY_TOL_EXP = 1.5
+# below tol = ENTRY_TOL_TOL the first entry tolerance is also scaled by (tol / ENTRY_TOL_TOL)^ENTRY_TOL_TOL_EXP:
+# the estimate grows more slowly than the entry tolerance (the cut's part ~ entry_tol^0.65), so at tol 1e-7
+# (p = 0.1, trained weights) tol/2 failed and cost a retry (1.08 s), tol/5 passed (0.54 s, estimate 9e-8)
+ENTRY_TOL_TOL = 1e-6
+ENTRY_TOL_TOL_EXP = 0.35
 
 
 @dataclass(frozen=True)
@@ -467,6 +472,8 @@ def _loss(w, w_out, task, tol, grad, max_factor_evals, low_strata, k1_start=None
     entry_tol = tol * (ENTRY_TOL_LOW if kmin == 3 else 1.0)
     if kmin == 3 and p < ENTRY_TOL_P:
         entry_tol *= (p / ENTRY_TOL_P) ** ENTRY_TOL_EXP
+    if kmin == 3 and tol < ENTRY_TOL_TOL:
+        entry_tol *= (tol / ENTRY_TOL_TOL) ** ENTRY_TOL_TOL_EXP
     for attempt in range(4):
         parts = _restricted(wl, p, entry_tol, kmin, 4096, 400, max_factor_evals,
                             K1_START if k1_start is None else k1_start)
