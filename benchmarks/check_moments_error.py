@@ -37,10 +37,10 @@ def main():
                 r = moments_loss(w, task, tol=tol)
                 actual = abs(r.value - ref.value)
                 worst = max(worst, actual / r.error)
-                parts = " ".join(f"{k} {v:.1e}" for k, v in r.details["error_parts"].items())
+                parts = " ".join(f"{k} {v:.1e}" for k, v in r.details.get("error_parts", {}).items())
                 print(f"{name:16s} p={p:<5g} tol {tol:.0e}: actual {actual:.2e} (reference's estimate "
                       f"{ref.error:.1e}), estimate {r.error:.2e}, ratio {actual / r.error:.3f} | {parts} | "
-                      f"{r.seconds:.2f}s, {r.details['attempts']} pass(es)", flush=True)
+                      f"{r.seconds:.2f}s, {r.details.get('attempts', '?')} pass(es)", flush=True)
     print(f"largest actual / estimate: {worst:.3f}")
 
 

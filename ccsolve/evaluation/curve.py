@@ -20,9 +20,9 @@ from ..core.progress import progress_bar
 from ..core.task import Task
 from ..core.weights import Weights
 
-# the stratified run takes the points up to this p (measured on the 100-point curve of trained weights at
-# tol 1e-6: 43 points with p <= 0.02 in ~1.3 s together; extending it to 0.035 / 0.05 cost 4.7 / 10.2 s more
-# than the moments at those points, benchmarks/bench_moments.py --curve --curve-strat-max-p)
+# the stratified run takes the points up to this p (the 100-point curve of trained weights at tol 1e-6,
+# benchmarks/bench_moments.py --ps --curve --curve-strat-max-p 0.02 / 0.035 / 0.05, 2026-12-03 13:43-13:45 UTC:
+# 15.8 / 16.7 / 23.9 s in all; its 43 points up to 0.02 cost ~1.3 s together)
 AUTO_CURVE_STRAT_P = 0.02
 AUTO_CURVE_MAX_EVALS = 3e10  # a moments point above this 2-D box cost goes to the stratified run
 
