@@ -6,11 +6,11 @@ actual error against a reference moments_loss(tol=--ref-tol) (not timed); plain 
 (loss_per_feature(method="monte_carlo"), --mc-samples samples, seed 1). precision per second =
 1 / (error^2 * seconds), error = the moments' error estimate (not the smaller actual error) or the MC
 standard error; "MC-equivalent se" = the standard error plain MC reaches in the moments' time. JIT warm-up
-outside the timing. --curve: 100 points p = 1e-3..1 on the p = 0.3 weights, per point the cheapest method
-reaching --curve-tol: exact strata where their bound allows; the stratified estimator at p <=
---curve-strat-max-p (one loss_curve call shared by those points, standard error <= --curve-strat-tol);
-moments_loss at p >= --curve-min-p where the 2-D box cost is below --curve-max-evals; else reported as not
-covered. Prints counts, time and largest error per p range. --ps with no values: the curve only.
+outside the timing. --curve: 100 points p = 1e-3..1 on the p = 0.3 weights by
+ccsolve.loss_curve(method="auto") at --curve-tol: one stratified run shared by the points with p <=
+--curve-strat-max-p ("exact" where no sampled stratum weighs on a point), moments_loss at the others (2-D
+cost cap --curve-max-evals). Prints counts, time and largest error per p range (error: the moments' error
+estimate, the stratified standard error). --ps with no values: the curve only.
 
     PYTHONPATH=. flock /tmp/timing.lock python benchmarks/bench_moments.py [--ps 0.1 0.3 1] [--curve]
 """
@@ -40,43 +40,26 @@ def weights_at(p, m, steps, cache):
 RANGES = (1e-3, 0.01, 0.05, 0.3, 1.0 + 1e-12)  # per-range counts and times: [1e-3, 0.01), [0.01, 0.05), ...
 
 
-def curve(w, m, tol, max_evals, min_p, strat_max_p, strat_tol, seed=1):
-    """The 100-point curve, per point the cheapest method reaching error <= tol: "exact" where its bound
-    allows; the stratified estimator at p <= strat_max_p (ONE loss_curve call for all those points, the
-    E_k shared; standard error <= strat_tol); moments_loss(tol) at the others with p >= min_p. Returns
-    (seconds, rows): rows (p, method, value, error, seconds); the loss_curve time is spread evenly."""
-    from ccsolve.evaluation.stratified import loss_curve
+def curve(w, m, tol, max_evals, strat_max_p, strat_tol, seed=1):
+    """The 100-point curve by ccsolve.loss_curve(method="auto") (ccsolve.evaluation.curve): the points with
+    p <= strat_max_p share one stratified run (standard error <= strat_tol; "exact" where no sampled
+    stratum weighs on the point), the others come from moments_loss(tol) (cost cap max_evals, above which
+    a point joins the stratified run). Returns (seconds, rows): rows (p, method, value, error, seconds)."""
+    import ccsolve.evaluation.curve as cv
 
+    cv.AUTO_CURVE_STRAT_P, cv.AUTO_CURVE_MAX_EVALS = strat_max_p, max_evals
     ps = np.geomspace(1e-3, 1.0, 100)
-    rows = []
     t0 = time.perf_counter()
-    strat = []
-    for p in ps:
-        task = cc.Task(m, 50, float(p))
-        t = time.perf_counter()
-        try:
-            e = cc.loss_per_feature(w, task, method="exact", tol=tol)
-            rows.append((p, "exact", e.value, e.stderr, time.perf_counter() - t))
-            continue
-        except ValueError:
-            pass
-        if p <= strat_max_p:
-            strat.append(p)
-            continue
-        if p < min_p:
-            rows.append((p, "not covered", np.nan, np.nan, 0.0))
-            continue
-        try:
-            r = moments_loss(w, task, tol=tol, max_factor_evals=max_evals)
-            rows.append((p, "moments", r.value, r.error, time.perf_counter() - t))
-        except ValueError:
-            rows.append((p, "not covered", np.nan, np.nan, time.perf_counter() - t))
-    if strat:
-        t = time.perf_counter()
-        lc = loss_curve(w, cc.Task(m, 50, 0.5), strat, tol=strat_tol, seed=seed)
-        dt = (time.perf_counter() - t) / len(strat)
-        rows += [(p, "stratified", val, se, dt) for p, val, se in zip(strat, lc.values, lc.stderrs)]
+    if strat_tol == tol:
+        c = cc.loss_curve(w, cc.Task(m, 50, 0.5), ps, tol=tol, seed=seed, method="auto")
+    else:  # the stratified points at their own standard error, the moments points at tol
+        c = cc.loss_curve(w, cc.Task(m, 50, 0.5), ps[ps > strat_max_p], tol=tol, seed=seed, method="auto")
+        lo = cc.loss_curve(w, cc.Task(m, 50, 0.5), ps[ps <= strat_max_p], tol=strat_tol, seed=seed,
+                           method="auto")
     secs = time.perf_counter() - t0
+    curves = [c] if strat_tol == tol else [lo, c]
+    rows = [(p, meth, val, err, dt) for cu in curves
+            for p, meth, val, err, dt in zip(cu.ps, cu.methods, cu.values, cu.stderrs, cu.point_seconds)]
     return secs, sorted(rows)
 
 
@@ -110,7 +93,6 @@ def main():
     ap.add_argument("--curve", action="store_true")
     ap.add_argument("--curve-tol", type=float, default=1e-6)
     ap.add_argument("--curve-max-evals", type=float, default=3e10, help="2-D box cost cap per point")
-    ap.add_argument("--curve-min-p", type=float, default=1e-3, help="no moments below this p")
     ap.add_argument("--curve-strat-max-p", type=float, default=0.02,
                     help="the stratified estimator (one shared loss_curve) at p <= this (0: never)")
     ap.add_argument("--curve-strat-tol", type=float, default=1e-6, help="its standard error target")
@@ -124,7 +106,7 @@ def main():
     for low in ("moments", "exact"):  # JIT warm-up
         moments_loss(w0, t0, low_strata=low, grad=True)
     cc.loss_per_feature(w0, t0, method="monte_carlo", n_samples=1 << 16)
-    cc.loss_curve(w0, t0, [0.01, 0.02], tol=1e-3)
+    cc.loss_curve(w0, t0, [0.01, 0.02, 0.05, 0.3], tol=1e-3, method="auto")
     print(f"load average before: {os.getloadavg()}")
     for p in a.ps:
         task = cc.Task(m, 50, p)
@@ -149,8 +131,7 @@ def main():
               f"MC-equivalent se {mc.stderr * (t_mc / t_mo) ** 0.5:.2e}", flush=True)
     if a.curve:
         w = weights_at(0.3, m, a.steps, a.cache)
-        secs, rows = curve(w, m, a.curve_tol, a.curve_max_evals, a.curve_min_p, a.curve_strat_max_p,
-                           a.curve_strat_tol)
+        secs, rows = curve(w, m, a.curve_tol, a.curve_max_evals, a.curve_strat_max_p, a.curve_strat_tol)
         curve_report(secs, rows, a.curve_tol, a.curve_strat_tol)
         if a.curve_out:
             with open(a.curve_out, "w") as f:

@@ -171,6 +171,28 @@ def test_fast_kernels_match_reference_kernels():
     assert np.max(np.abs(km.two_dim_fast(w, p, c, t, k, ia, ib, tc, ts, 2, 0.0)[:, :2] - ref)) < 1e-12
 
 
+def test_two_dim_fast_zero_column_and_short_table():
+    """two_dim_fast against two_dim where a coordinate is 0 in both rows of every pair (alpha_i = 0: the
+    guarded factor, z = 0 at m1 = m2 = 0) and where the table is only as wide as the box (k_tab = K: the
+    first rows cannot be padded), kmin = 2, full box."""
+    from ccsolve._kernels import moments as km
+
+    rng = np.random.default_rng(7)
+    w = rng.normal(size=(3, 7)) * 0.7
+    w[:, 4] = 0.0
+    p = 0.5
+    t = 1.02 * np.abs(w).sum(axis=1)
+    c = 2.0 / t
+    k = np.array([9, 6, 9], dtype=np.int64)
+    tc, ts = km.trig_tables(w, t, 9)
+    ia, ib = np.triu_indices(3, 1)
+    ia, ib = ia.astype(np.int64), ib.astype(np.int64)
+    ref = km.two_dim(w, p, c, t, k, ia, ib)
+    out = km.two_dim_fast(w, p, c, t, k, ia, ib, tc, ts, 2, 0.0)
+    assert np.max(np.abs(out[:, :2] - ref)) < 1e-12 * np.max(np.abs(ref))
+    assert np.array_equal(out[:, 2], (k[ia] + 1) * (2 * k[ib] + 1))
+
+
 def test_low_strata_routes_and_gradients_agree():
     """Stratum 2 inside the Fourier sums ("moments") or from the exact pair stratum ("exact"): same L/p
     and dL/dW_out within the error estimates."""

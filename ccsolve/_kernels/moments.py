@@ -23,6 +23,8 @@ from numba import njit, prange
 
 from .parallel import PRANGE_ONLY
 
+CUT_RATIO = 3.0  # two_dim_fast's coarser cut (its threshold / thr), for the cut's error estimate
+
 
 @njit(cache=True, inline="always")
 def _shc(z):
@@ -196,6 +198,24 @@ def trig_tables(w_in, t_per, k_tab):
     return tc, ts
 
 
+@njit(cache=True, inline="always", fastmath={"contract", "arcp", "nsz"})
+def _phi2(cb, sb, m2, ca1, sa1, b1, tb, ali, shi, chi, guard):
+    """sinh(z)/z (real, imaginary parts) for z = ali + i beta, beta = b1 + m2 tb, from the table entries
+    (cos, sin) of the two angles (ca1, sa1: row m1 of neuron a; cb, sb: column m2 of neuron b) and
+    shi = sinh(ali), chi = cosh(ali). guard (a literal): 1 where |z|^2 <= 1e-200 (only reachable when
+    ali^2 <= 1e-200; the callers drop the guard otherwise, so the loop has no select)."""
+    cosb = ca1 * cb - sa1 * sb
+    sinb = sa1 * cb + ca1 * sb
+    beta = b1 + m2 * tb
+    aa = shi * cosb
+    bb = chi * sinb
+    r2 = ali * ali + beta * beta
+    if guard and not r2 > 1e-200:
+        return 1.0, 0.0
+    inv = 1.0 / r2
+    return (aa * ali + bb * beta) * inv, (bb * ali - aa * beta) * inv
+
+
 @njit(cache=True, parallel=PRANGE_ONLY, fastmath={"contract", "arcp", "nsz"})
 def two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, thr):
     """Same sums as two_dim, same lattice and boxes, evaluated without a complex exp per factor:
@@ -208,11 +228,19 @@ def two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, thr):
     Region: the significant terms form a cross along the axes (the kernel 1/(s1^2 s2^2) and the transform
     decay in both variables), not a box. Row m1 runs over |m2| <= r(m1); r(0) = K_b and r(m1 + 1) =
     min(r(m1), last |m2| of row m1 whose scaled |term| exceeds thr, plus a margin of max(2, r/4)).
-    thr <= 0 gives the full box. The reduced sum (second column) uses m1 <= 3 K_a / 4, |m2| <= 3 r(m1) / 4."""
+    thr <= 0 gives the full box. The reduced sum (second column) uses m1 <= 3 K_a / 4, |m2| <= 3 r(m1) / 4.
+    Fourth column: the sum over the nested region the same rule gives at threshold CUT_RATIO * thr (its
+    difference from the first column estimates what the cut leaves out; 0 for the full box).
+
+    Speed (benchmarks/bench_two_dim.py): the rows are short (mean 2 r + 1 ~ 18-34 nodes; r >= 2), so
+    each row's vector loop over m2 is padded to a multiple of 4 nodes, at least 12 (extra table columns
+    inside [-k_tab, k_tab], computed but not summed: no scalar remainder, and no scalar loop for short
+    rows), runs without the |z| > 0 guard where alpha_i^2 > 1e-200 (then |z_i| > 0 at every node), and
+    without the sum of phi^2 when kmin = 2 (it is used for kmin = 3 only)."""
     n = w_in.shape[1]
     k_tab = (tc.shape[2] - 1) // 2
     n_pairs = pairs_a.shape[0]
-    out = np.zeros((n_pairs, 3))  # sum, reduced sum, lattice nodes evaluated
+    out = np.zeros((n_pairs, 4))  # sum, reduced sum, lattice nodes evaluated, sum at the coarser cut
     q = 1.0 - p
     q0 = q**n
     q1 = p * q ** (n - 1)
@@ -233,40 +261,53 @@ def two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, thr):
             al[i] = c[a] * w_in[a, i] + c[b] * w_in[b, i]
             sha[i] = np.sinh(al[i])
             cha[i] = np.cosh(al[i])
-        mm2 = np.empty(ln)
-        for j in range(ln):
-            mm2[j] = j - kb
-        pre = np.empty(ln)
-        pim = np.empty(ln)
-        ere = np.empty(ln)
-        eim = np.empty(ln)
-        sre = np.empty(ln)
-        sim = np.empty(ln)
+        mm2 = np.empty(2 * k_tab + 1)  # m2 by table column
+        for u in range(2 * k_tab + 1):
+            mm2[u] = u - k_tab
+        # scratch by node of the padded row (local index j - js)
+        lw = max(ln + 3, 12)
+        pre = np.empty(lw)
+        pim = np.empty(lw)
+        ere = np.empty(lw)
+        eim = np.empty(lw)
+        sre = np.zeros(lw)
+        sim = np.zeros(lw)
         acc0 = 0.0
         acc1 = 0.0
+        acc2 = 0.0
         sc = 2.0 / (t_per[a] * t_per[b])
         sc2 = sc * sc
         thr2 = thr * thr
+        thr2c = thr2 * CUT_RATIO * CUT_RATIO
         r = kb
+        rc = kb  # the coarser cut's row extent (<= r: nested)
         for m1 in range(ka + 1):
             j0 = kb - r
             j1 = kb + r + 1
             out[t, 2] += j1 - j0
-            for j in range(j0, j1):
+            # padded row [js, js + npad): a multiple of 4 nodes and at least 12 (shorter trip counts take
+            # the scalar loop: LLVM's threshold for this loop, seen in the assembly), shifted left if it
+            # would leave the table
+            npad = max((j1 - j0 + 3) // 4 * 4, 12)
+            js = min(j0, kb + k_tab + 1 - npad)
+            if js + off < 0:  # table narrower than the padded row: no padding
+                js = j0
+                npad = j1 - j0
+            u0 = js + off
+            for j in range(npad):
                 pre[j] = 1.0
                 pim[j] = 0.0
                 ere[j] = 0.0
                 eim[j] = 0.0
                 sre[j] = 0.0
                 sim[j] = 0.0
-            nj = j1 - j0
-            vpre = pre[j0:j1]
-            vpim = pim[j0:j1]
-            vere = ere[j0:j1]
-            veim = eim[j0:j1]
-            vsre = sre[j0:j1]
-            vsim = sim[j0:j1]
-            vm2 = mm2[j0:j1]
+            vpre = pre[:npad]
+            vpim = pim[:npad]
+            vere = ere[:npad]
+            veim = eim[:npad]
+            vsre = sre[:npad]
+            vsim = sim[:npad]
+            vm2 = mm2[u0:u0 + npad]
             for i in range(n):
                 ca1 = tc[a, i, k_tab + m1]
                 sa1 = ts[a, i, k_tab + m1]
@@ -275,49 +316,65 @@ def two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, thr):
                 ali = al[i]
                 shi = sha[i]
                 chi = cha[i]
-                tcb = tc[b, i, off + j0:off + j1]
-                tsb = ts[b, i, off + j0:off + j1]
-                for j in range(nj):
-                    cb = tcb[j]
-                    sb = tsb[j]
-                    cosb = ca1 * cb - sa1 * sb
-                    sinb = sa1 * cb + ca1 * sb
-                    beta = b1 + vm2[j] * tb
-                    aa = shi * cosb
-                    bb = chi * sinb
-                    r2 = ali * ali + beta * beta
-                    if r2 > 1e-200:
-                        inv = 1.0 / r2
-                        fr = (aa * ali + bb * beta) * inv
-                        fi = (bb * ali - aa * beta) * inv
-                    else:
-                        fr = 1.0
-                        fi = 0.0
-                    vere[j] += fr
-                    veim[j] += fi
-                    vsre[j] += fr * fr - fi * fi  # sum phi^2 (used for kmin = 3 only; cheaper than a branch)
-                    vsim[j] += 2.0 * fr * fi
-                    gr = q + p * fr
-                    gi = p * fi
-                    xr = vpre[j]
-                    xi = vpim[j]
-                    vpre[j] = xr * gr - xi * gi
-                    vpim[j] = xr * gi + xi * gr
+                tcb = tc[b, i, u0:u0 + npad]
+                tsb = ts[b, i, u0:u0 + npad]
+                if ali * ali > 1e-200 and kmin < 3:
+                    for j in range(npad):
+                        fr, fi = _phi2(tcb[j], tsb[j], vm2[j], ca1, sa1, b1, tb, ali, shi, chi, False)
+                        vere[j] += fr
+                        veim[j] += fi
+                        gr = q + p * fr
+                        gi = p * fi
+                        xr = vpre[j]
+                        xi = vpim[j]
+                        vpre[j] = xr * gr - xi * gi
+                        vpim[j] = xr * gi + xi * gr
+                elif ali * ali > 1e-200:
+                    for j in range(npad):
+                        fr, fi = _phi2(tcb[j], tsb[j], vm2[j], ca1, sa1, b1, tb, ali, shi, chi, False)
+                        vere[j] += fr
+                        veim[j] += fi
+                        vsre[j] += fr * fr - fi * fi  # sum phi^2 (e_2, kmin = 3)
+                        vsim[j] += 2.0 * fr * fi
+                        gr = q + p * fr
+                        gi = p * fi
+                        xr = vpre[j]
+                        xi = vpim[j]
+                        vpre[j] = xr * gr - xi * gi
+                        vpim[j] = xr * gi + xi * gr
+                else:  # |z_i| may vanish: the guarded factor
+                    for j in range(npad):
+                        fr, fi = _phi2(tcb[j], tsb[j], vm2[j], ca1, sa1, b1, tb, ali, shi, chi, True)
+                        vere[j] += fr
+                        veim[j] += fi
+                        vsre[j] += fr * fr - fi * fi
+                        vsim[j] += 2.0 * fr * fi
+                        gr = q + p * fr
+                        gi = p * fi
+                        xr = vpre[j]
+                        xi = vpim[j]
+                        vpre[j] = xr * gr - xi * gi
+                        vpim[j] = xr * gi + xi * gr
             lo = kb if m1 == 0 else j0
             last = -1
+            lastc = -1
             for j in range(j0, j1):
                 m2 = j - kb
-                hr_ = pre[j] - q0 - q1 * ere[j]
-                hi_ = pim[j] - q1 * eim[j]
+                jl = j - js
+                hr_ = pre[jl] - q0 - q1 * ere[jl]
+                hi_ = pim[jl] - q1 * eim[jl]
                 if kmin >= 3:  # e_2 = (e_1^2 - sum phi^2) / 2
-                    hr_ -= 0.5 * q2 * (ere[j] * ere[j] - eim[j] * eim[j] - sre[j])
-                    hi_ -= 0.5 * q2 * (2.0 * ere[j] * eim[j] - sim[j])
+                    hr_ -= 0.5 * q2 * (ere[jl] * ere[jl] - eim[jl] * eim[jl] - sre[jl])
+                    hi_ -= 0.5 * q2 * (2.0 * ere[jl] * eim[jl] - sim[jl])
                 s1 = complex(c[a], m1 * ha)
                 s2 = complex(c[b], m2 * hb)
                 g = 1.0 / (s1 * s1 * s2 * s2)
-                if (thr > 0.0 and abs(m2) > last
-                        and sc2 * (g.real * g.real + g.imag * g.imag) * (hr_ * hr_ + hi_ * hi_) > thr2):
-                    last = abs(m2)
+                if thr > 0.0 and abs(m2) > lastc:
+                    mag = sc2 * (g.real * g.real + g.imag * g.imag) * (hr_ * hr_ + hi_ * hi_)
+                    if abs(m2) > last and mag > thr2:
+                        last = abs(m2)
+                    if abs(m2) <= rc and mag > thr2c:
+                        lastc = abs(m2)
                 if j < lo:
                     continue
                 wgt = 0.5 if (m1 == 0 and m2 == 0) else 1.0
@@ -325,10 +382,14 @@ def two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, thr):
                 acc0 += v
                 if 4 * m1 <= 3 * ka and 4 * abs(m2) <= 3 * r:
                     acc1 += v
+                if abs(m2) <= rc:
+                    acc2 += v
             if thr > 0.0:
                 r = min(r, last + max(2, r // 4))
+                rc = min(rc, r, lastc + max(2, rc // 4))
         out[t, 0] = acc0 * sc
         out[t, 1] = acc1 * sc
+        out[t, 3] = acc2 * sc
     return out
 
 

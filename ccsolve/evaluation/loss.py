@@ -29,13 +29,17 @@ __all__ = ["LossEstimate", "loss_per_feature"]
 # "auto" takes plain Monte Carlo (its dense BLAS path) from this p on: measured crossover between 0.3 and
 # 0.7, docs/benchmarks.md "Stratified evaluation"
 AUTO_MC_P = 0.5
-# "auto" takes the exact second moments for tol <= AUTO_MOMENTS_TOL at p >= AUTO_MOMENTS_P (measured on the
-# 100 x 50 model, docs/benchmarks.md "Exact second moments": one moments evaluation costs what plain Monte
-# Carlo needs for a standard error of ~3e-5 at p = 0.1, 0.3 and 1; below p ~ 0.1 the sums grow fast and
-# the cost cap below sends "auto" back to the stratified sampler)
+# "auto" takes the exact second moments at p >= AUTO_MOMENTS_P when tol <= AUTO_MOMENTS_TOL, and from
+# AUTO_MOMENTS_P_TIGHT on when tol <= AUTO_MOMENTS_TOL_TIGHT: the stratified sampler's cost grows as 1/tol^2,
+# the moments' slowly. Measured on the 100 x 50 model trained at p = 0.3 (docs/benchmarks.md "Exact second
+# moments", benchmarks/bench_auto_moments.py): at tol 1e-6 moments 0.67 / 0.58 / 0.24 s against stratified
+# 2.15 / 19.9 / 45.3 s at p = 0.02 / 0.05 / 0.1; at tol 1e-5 moments 0.37 / 0.35 / 0.15 s against
+# 0.06 / 0.25 / 0.52 s.
 AUTO_MOMENTS_TOL = 1e-5
 AUTO_MOMENTS_P = 0.1
-AUTO_MOMENTS_MAX_EVALS = 2e9  # "auto" falls back to the samplers above this 2-D box cost (p = 0.1: 1.9e9, ~1 s)
+AUTO_MOMENTS_TOL_TIGHT = 1e-6
+AUTO_MOMENTS_P_TIGHT = 0.02
+AUTO_MOMENTS_MAX_EVALS = 5e9  # "auto" falls back to the samplers above this 2-D box cost (p = 0.02, tol 1e-6: 2.4e9, 0.7 s)
 
 
 @one_blas_thread
@@ -57,7 +61,8 @@ def loss_per_feature(
               "moments"     no sampling: L/p from exact second moments (ccsolve.moments.moments_loss);
                             stderr holds its error estimate, brought below tol (default 1e-7)
               "auto"        exact if allowed (one-hot, or tiny p within tol), else moments when
-                            tol <= AUTO_MOMENTS_TOL and p >= AUTO_MOMENTS_P, else stratified below
+                            tol <= AUTO_MOMENTS_TOL and p >= AUTO_MOMENTS_P (1e-5, 0.1) or tol <=
+                            AUTO_MOMENTS_TOL_TIGHT and p >= AUTO_MOMENTS_P_TIGHT (1e-6, 0.02), else stratified below
                             p = 0.5, else monte_carlo (measured crossovers, docs/benchmarks.md)
     n_samples Monte Carlo samples (empty samples included, as in the reference); for "stratified", the
               samples spread over the strata k >= 3. Ignored when tol is given.
@@ -74,7 +79,8 @@ def loss_per_feature(
         if task.one_hot or (tol is not None and _exact_bound(weights, task) <= tol):
             method = "exact"
         else:
-            if tol is not None and tol <= AUTO_MOMENTS_TOL and task.p >= AUTO_MOMENTS_P:
+            if tol is not None and ((tol <= AUTO_MOMENTS_TOL and task.p >= AUTO_MOMENTS_P)
+                                    or (tol <= AUTO_MOMENTS_TOL_TIGHT and task.p >= AUTO_MOMENTS_P_TIGHT)):
                 est = _moments_estimate(weights, task, tol, AUTO_MOMENTS_MAX_EVALS)
                 if est is not None:
                     return est

@@ -10,9 +10,12 @@ closed-form factors; the sums are exact up to truncation (Poisson summation on t
 aliases being polynomial moments subtracted in closed form; docs/math.md, "Exact second moments"). The
 period is shortened where a Chernoff bound keeps the alias error below tol / 10; the 2-D sums run over a
 cross-shaped region; at small p the stratum with two active features is removed from the transforms and
-added from the exact strata (low_strata="exact"). The reported error is the change of the result when every
-1-D truncation is halved and every 2-D region shrunk to 3/4 (a refinement estimate, validated against
-brute-force quadrature, long Monte Carlo and the stratified estimator in tests/test_moments.py).
+added from the exact strata (low_strata="exact"). What the cross cut leaves out is extrapolated from a nested
+coarser cut (CUT_EXTRAP, CUT_ERR). The reported error is the change of the result when every 1-D truncation
+is halved and every 2-D region shrunk to 3/4 (a refinement estimate), plus the cut's uncertainty and the
+shortened period's alias bound (details["error_parts"]); validated against brute-force quadrature, long
+Monte Carlo, the stratified estimator and tight references (tests/test_moments*.py,
+benchmarks/check_moments_error.py, check_moments_cut.py).
 
 Layer 2 (an evaluator): imports the task and weights only.
 """
@@ -40,6 +43,14 @@ CROSS_THR = 1e-3  # 2-D terms below tol * CROSS_THR end a row's range (two_dim_f
 # p = 0.012-0.1 points at tol 1e-6, actual errors 4e-8..2.5e-7 against tol 1e-8 runs (1e-3: 5e-9..4e-8;
 # benchmarks/bench_moments_curve_levers.py, docs/benchmarks.md)
 CROSS_THR_LOW = 3e-3
+# What the cross cut leaves out is extrapolated from the coarser cut (threshold x _kernels.moments.CUT_RATIO):
+# per pair, D = sum - coarser sum, and the omitted part is CUT_EXTRAP * D (Richardson in the threshold); the
+# uncertainty CUT_ERR * |sum over pairs of G_ab D_ab| enters the loss error. On four weight sets (trained at
+# p = 0.3, 0.05, 1; random), p = 0.02-0.2, two truncations, full-box runs gave omitted / D = 0.53-1.34
+# (trained: 0.68-0.92); benchmarks/check_moments_cut.py
+CUT_EXTRAP = 0.85
+CUT_ERR = 0.6
+ALIAS_FRAC = 1e-3  # the shortened period's Chernoff alias bound per entry, as a fraction of the entry tolerance
 K1_START = 32
 # first per-entry tolerance = tol * this when stratum 2 is exact (small p: the slowly decaying sums make the
 # loss error estimate ~1.2-2.6x the entry tolerance on trained weights at p = 0.1, so tol itself needed a
@@ -49,9 +60,14 @@ ENTRY_TOL_LOW = 0.5  # first 1-D truncation (doubled until the halving change is
 # curve's weights at tol 1e-6 the estimate after the first pass was 2.6x (p = 0.1, no retry) to 7.5x
 # (p = 0.02) tol, so every point below p = 0.1 paid a retry (benchmarks/bench_moments_curve_levers.py)
 ENTRY_TOL_P = 0.1
-ONE_DIM_FRAC = 0.1  # 1-D truncations doubled until the halving change is below tol_e * this
+ONE_DIM_FRAC = 0.3  # 1-D truncations doubled until the halving change is below tol_e * this (0.1: the 100-point curve 18.5 s, 0.3: 16.6 s, 1.0: 16.0 s with the largest estimate 9.6e-7; docs/benchmarks.md)
 ETA_FRAC = 0.1  # 2-D box: the last m whose 1-D marginal term exceeds tol_e * this / T_max^2
 ENTRY_TOL_EXP = 1.5
+# below tol = ENTRY_TOL_TOL the first entry tolerance is also scaled by (tol / ENTRY_TOL_TOL)^ENTRY_TOL_TOL_EXP:
+# the estimate grows more slowly than the entry tolerance (the cut's part ~ entry_tol^0.65), so at tol 1e-7
+# (p = 0.1, trained weights) tol/2 failed and cost a retry (1.08 s), tol/5 passed (0.54 s, estimate 9e-8)
+ENTRY_TOL_TOL = 1e-6
+ENTRY_TOL_TOL_EXP = 0.35
 
 
 @dataclass(frozen=True)
@@ -76,7 +92,9 @@ class MomentsLoss:
     """L/p from exact moments.
 
     value      L/p
-    error      estimated absolute error of value (refinement: 1-D truncations halved, 2-D regions at 3/4)
+    error      estimated absolute error of value: truncation refinement (1-D truncations halved, 2-D regions
+               at 3/4) + the cross cut's uncertainty + the alias bound (details["error_parts"]; "attempts":
+               passes of the truncation search)
     seconds    wall time
     grad_W_out dL/p / dW_out (exact given the moments), or None
     details    truncations, periods, cost, the moments themselves (details["moments"]; with
@@ -167,7 +185,7 @@ def _choose_k(tail: np.ndarray, eta: float, k_min: int) -> np.ndarray:
 
 
 def _restricted(w: np.ndarray, p: float, tol: float, kmin: int, k1_max: int, k2_max: int,
-                max_factor_evals):
+                max_factor_evals, k1_start: int = K1_START):
     """Moments of the measure restricted to >= kmin active features (kmin = 2 or 3), on the live rows.
 
     Returns (hh, hx, hr, h1, hh_err, hx_err, hr_err, h1_err, details); the caller adds the strata below kmin.
@@ -180,19 +198,22 @@ def _restricted(w: np.ndarray, p: float, tol: float, kmin: int, k1_max: int, k2_
     if dl == 0:  # every neuron dead: every moment is 0
         z2, z1 = np.zeros((0, n)), np.zeros(0)
         return (np.zeros((0, 0)), z2, z2, z1, np.zeros((0, 0)), z2, z2, z1,
-                {"k1": 0, "k2": [], "periods": [], "kappa": KAPPA, "factor_evals_2d": 0,
+                {"cut_pairs": np.zeros(0), "alias_rows": np.zeros(0), "k1": 0, "k2": [], "periods": [],
+                 "kappa": KAPPA, "factor_evals_2d": 0,
                  "factor_evals_2d_box": 0, "kmin": kmin})
     l1 = np.abs(wl).sum(axis=1)
     t_per = T_MARGIN * l1
     if TAIL_PERIOD:
-        t_per = np.minimum(t_per, _tail_period(wl, p, tol / 10))
+        t_per = np.minimum(t_per, _tail_period(wl, p, tol * ALIAS_FRAC))
+    # rows whose period is below the support half-width carry the Chernoff alias bound tol * ALIAS_FRAC
+    alias_e = np.where(t_per < l1, tol * ALIAS_FRAC, 0.0)
     c = KAPPA / t_per
     # P(K >= kmin) (mass of the measure) and P(K' >= kmin - 1), K' ~ Bin(n - 1, p) (the other coordinates)
     mass = _at_least(n, p, kmin)
     rest = _at_least(n - 1, p, kmin - 1)
     a0, a1, a2 = _geo(c, t_per)
     # 1-D sums: double the truncation until the halving change is below tol / 10 (or k1_max)
-    kk = K1_START
+    kk = min(max(int(k1_start), 8), k1_max)
     while True:
         kvec = np.full(dl, kk, dtype=np.int64)
         tc, ts = k.trig_tables(wl, t_per, kk)
@@ -208,10 +229,10 @@ def _restricted(w: np.ndarray, p: float, tol: float, kmin: int, k1_max: int, k2_
     sq = s_sq[:, 0] - (a0 * p * rest * wsq / 3 + t_per**2 * a2 * mass)
     hx = s_x[..., 0] - a0[:, None] * p * rest * wl / 3
     hr = s_rx[..., 0] - (a0[:, None] * p * rest * wl / 6 + (a1 * t_per)[:, None] * p * rest / 4)
-    h1_err = np.abs(s_relu[:, 0] - s_relu[:, 1])
-    sq_err = np.abs(s_sq[:, 0] - s_sq[:, 1])
-    hx_err = np.abs(s_x[..., 0] - s_x[..., 1])
-    hr_err = np.abs(s_rx[..., 0] - s_rx[..., 1])
+    h1_err = np.abs(s_relu[:, 0] - s_relu[:, 1]) + alias_e
+    sq_err = np.abs(s_sq[:, 0] - s_sq[:, 1]) + alias_e
+    hx_err = np.abs(s_x[..., 0] - s_x[..., 1]) + alias_e[:, None]
+    hr_err = np.abs(s_rx[..., 0] - s_rx[..., 1]) + alias_e[:, None]
     # 2-D sums for the off-diagonal pairs; box from where the 1-D marginal terms fall below eta
     scale = t_per.max() ** 2
     eta = tol * ETA_FRAC / scale
@@ -230,8 +251,11 @@ def _restricted(w: np.ndarray, p: float, tol: float, kmin: int, k1_max: int, k2_
     alias = (a0[ia] * u_rv[ib, ia] + a1[ia] * t_per[ia] * h1[ib]
              + a0[ib] * u_rv[ia, ib] + a1[ib] * t_per[ib] * h1[ia]
              + a0[ia] * a0[ib] * eh_uv[ia, ib] + a1[ia] * a1[ib] * t_per[ia] * t_per[ib] * mass)
-    off = s2[:, 0] - alias
-    off_err = (np.abs(s2[:, 0] - s2[:, 1]) + a0[ia] * u_rv_err[ib, ia] + a0[ib] * u_rv_err[ia, ib]
+    cut = s2[:, 0] - s2[:, 3]
+    off = s2[:, 0] + CUT_EXTRAP * cut - alias
+    # refinement of the region + what the cross cut leaves out (estimated from the coarser cut) + aliases
+    off_err = (np.abs(s2[:, 0] - s2[:, 1]) + alias_e[ia] + alias_e[ib]
+               + a0[ia] * u_rv_err[ib, ia] + a0[ib] * u_rv_err[ia, ib]
                + a1[ia] * t_per[ia] * h1_err[ib] + a1[ib] * t_per[ib] * h1_err[ia])
     hh = np.diag(sq)
     hh[ia, ib] = off
@@ -239,7 +263,8 @@ def _restricted(w: np.ndarray, p: float, tol: float, kmin: int, k1_max: int, k2_
     hh_e = np.diag(sq_err)
     hh_e[ia, ib] = off_err
     hh_e[ib, ia] = off_err
-    details = {"k1": int(kk), "k2": k2.tolist(), "periods": t_per.tolist(), "kappa": KAPPA,
+    details = {"cut_pairs": CUT_ERR * cut, "alias_rows": alias_e,
+               "k1": int(kk), "k2": k2.tolist(), "periods": t_per.tolist(), "kappa": KAPPA,
                "factor_evals_2d": int(s2[:, 2].sum()) * n, "factor_evals_2d_box": nodes_2d, "kmin": kmin}
     return hh, hx, hr, h1, hh_e, hx_err, hr_err, h1_err, details
 
@@ -327,9 +352,14 @@ def second_moments(w_in, p: float, tol: float = 1e-10, k1_max: int = 4096, k2_ma
     wl = np.ascontiguousarray(w[live])
     hh, hx, hr, h1, hh_e, hx_e, hr_e, h1_e, details = _restricted(wl, p, tol, 2, k1_max, k2_max,
                                                                   max_factor_evals)
+    iu = np.triu_indices(wl.shape[0], 1)
+    hh_e[iu] += np.abs(details["cut_pairs"])  # the cut's uncertainty, per entry
+    hh_e[iu[1], iu[0]] = hh_e[iu]
     dhh, dhx, dhr, dh1 = _one_active(wl, p)
     hh, hx, hr, h1 = hh + dhh, hx + dhx, hr + dhr, h1 + dh1
     details["dead_neurons"] = int(d - wl.shape[0])
+    details.pop("cut_pairs", None)
+    details.pop("alias_rows", None)
     return Moments(*_full(live, d, n, (hh, hx, hr, h1, hh_e, hx_e, hr_e, h1_e)), p, details)
 
 
@@ -387,6 +417,12 @@ def moments_loss(weights: Weights, task: Task, tol: float = 1e-7, grad: bool = F
     return _loss(weights.W_in, weights.W_out, task, tol, grad, max_factor_evals, low_strata)
 
 
+def _curve_point(weights: Weights, task: Task, tol: float, max_factor_evals, k1_start: int) -> MomentsLoss:
+    """moments_loss (inputs validated by the caller) with the 1-D truncation search starting at k1_start (a
+    neighbouring p's truncation: loss_curve(method="auto") walks p upwards, where the sums need fewer terms)."""
+    return _loss(weights.W_in, weights.W_out, task, tol, False, max_factor_evals, "auto", k1_start)
+
+
 @one_blas_thread
 def moments_readout(W_in, task: Task, tol: float = 1e-7, grad: bool = False,
                     max_factor_evals: float | None = None, low_strata: str = "auto") -> MomentsLoss:
@@ -408,7 +444,7 @@ def moments_readout(W_in, task: Task, tol: float = 1e-7, grad: bool = False,
     return _loss(w, None, task, tol, grad, max_factor_evals, low_strata)
 
 
-def _loss(w, w_out, task, tol, grad, max_factor_evals, low_strata) -> MomentsLoss:
+def _loss(w, w_out, task, tol, grad, max_factor_evals, low_strata, k1_start=None) -> MomentsLoss:
     """moments_loss at (w, w_out), or at (w, the optimal readout) if w_out is None."""
     if task.one_hot:
         raise ValueError("moments_loss needs a Bernoulli task (one_hot=False); one-hot tasks have closed forms")
@@ -436,8 +472,12 @@ def _loss(w, w_out, task, tol, grad, max_factor_evals, low_strata) -> MomentsLos
     entry_tol = tol * (ENTRY_TOL_LOW if kmin == 3 else 1.0)
     if kmin == 3 and p < ENTRY_TOL_P:
         entry_tol *= (p / ENTRY_TOL_P) ** ENTRY_TOL_EXP
+    if kmin == 3 and tol < ENTRY_TOL_TOL:
+        entry_tol *= (tol / ENTRY_TOL_TOL) ** ENTRY_TOL_TOL_EXP
     for attempt in range(4):
-        parts = _restricted(wl, p, entry_tol, kmin, 4096, 400, max_factor_evals)
+        parts = _restricted(wl, p, entry_tol, kmin, 4096, 400, max_factor_evals,
+                            K1_START if k1_start is None else k1_start)
+        k1_start = parts[-1]["k1"]  # a retry only tightens: start where this pass ended
         details = parts[-1]
         hh, hx, hr, h1, hh_e, hx_e, hr_e, h1_e = _full(live, d, n, parts[:-1])
         if kmin == 2:  # stratum 1 in closed form (as second_moments)
@@ -457,10 +497,22 @@ def _loss(w, w_out, task, tol, grad, max_factor_evals, low_strata) -> MomentsLos
             w_out = readout_solve(a_full, c_full, max(rcond, 1e-12))
         g = w_out.T @ w_out
         loss = np.sum(g * hh) - 2 * np.sum(w_out.T * cc) + ey2_r
-        err = float((np.sum(np.abs(g) * hh_e) + 2 * np.sum(np.abs(w_out.T) * cc_err)) / norm)
+        # the cut's uncertainty is taken on the signed sum over pairs (its per-pair sign is systematic)
+        iu = np.triu_indices(wl.shape[0], 1)
+        e_cut = abs(2 * float(np.sum(g[np.ix_(live, live)][iu] * details["cut_pairs"]))) / norm
+        err = float((np.sum(np.abs(g) * hh_e) + 2 * np.sum(np.abs(w_out.T) * cc_err)) / norm) + e_cut
         if err <= tol or attempt == 3:
             break
         entry_tol *= max(0.5 * tol / err, 1e-2)
+    # the estimate's parts (each entry's error is truncation + cut + alias; the same propagation)
+    ag = np.abs(g[np.ix_(live, live)])
+    al = details.pop("alias_rows")
+    details.pop("cut_pairs")
+    e_alias = float((np.sum(ag * (al[:, None] + al[None, :])) - np.sum(np.diag(ag) * al)
+                     + 2 * np.sum(np.abs(w_out.T[live]) * al[:, None] * (1 + np.abs(m).sum(axis=1))[None, :]))
+                    / norm)
+    details["error_parts"] = {"truncation": max(err - e_cut - e_alias, 0.0), "cut": e_cut, "alias": e_alias}
+    details["attempts"] = attempt + 1
     weights = Weights(w, w_out)
     value = loss / norm
     gw = 2 * (w_out @ hh - cc.T) / norm if grad else None

@@ -509,6 +509,10 @@ class LossCurve(Result):
     the truncation bound (truncation_bounds, how much the strata left out could add) in quadrature.
     strata: the StrataEstimate behind every point (the E_k are shared, so neighbouring points'
     errors are correlated). n_samples: Monte Carlo samples drawn in all (pilot included).
+    method="auto" (loss_curve): methods[i] says how point i was computed ("exact", "stratified" or
+    "moments"); a moments point has stat_stderrs 0 and its error estimate in truncation_bounds and stderrs;
+    strata is None when no point is stratified. point_seconds: wall time per point (a shared stratified
+    run spread evenly over its points).
     """
 
     ps: np.ndarray
@@ -521,6 +525,8 @@ class LossCurve(Result):
     tol: float
     seconds: float = 0.0
     method: str = "stratified"
+    methods: tuple = ()
+    point_seconds: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.ps.size)
@@ -528,7 +534,8 @@ class LossCurve(Result):
     def estimate(self, i: int) -> LossEstimate:
         """Point i as a LossEstimate."""
         return LossEstimate(
-            float(self.values[i]), float(self.stderrs[i]), self.n_samples, self.method, float(self.ps[i]),
+            float(self.values[i]), float(self.stderrs[i]), self.n_samples,
+            self.methods[i] if self.methods else self.method, float(self.ps[i]),
             self.seconds,
             {"stat_stderr": float(self.stat_stderrs[i]), "truncation_bound": float(self.truncation_bounds[i])},
         )
@@ -557,8 +564,13 @@ def loss_curve(
     tol: float = 1e-4,
     seed=0,
     progress: bool = False,
+    method: str = "stratified",
 ) -> LossCurve:
     """L/p at every p in `ps` (each in (0, 1]) with statistical standard error <= tol at every point.
+
+    method "stratified" (below) or "auto": each point by the cheapest route to error <= tol, the shared
+    stratified run at small p and the exact second moments (no sampling) above AUTO_CURVE_STRAT_P
+    (ccsolve.evaluation.curve); per-point methods and times in the result.
 
     One stratified run serves all points: E_1, E_2 exact, and each stratum k >= 3 needed by some p is
     sampled once, with the largest of the Neyman allocations the points ask for. Strata are left out
@@ -570,7 +582,17 @@ def loss_curve(
     ps = _ps(ps)
     tol = v.positive("tol", tol)
     ss = v.seed_sequence(seed)
+    v.choice("method", method, {"stratified", "auto"})
+    if not isinstance(progress, (bool, np.bool_)):
+        raise TypeError(f"progress must be a bool, got {type(progress).__name__}")
     t0 = time.perf_counter()
+    if method == "auto":
+        from .curve import auto_curve
+
+        values, errors, stat, bound, strata, n_total, methods, secs = auto_curve(weights, task, ps, tol, ss,
+                                                                                 bool(progress))
+        return LossCurve(ps, values, errors, stat, bound, strata, n_total, tol, time.perf_counter() - t0,
+                         "auto", methods, secs)
     trunc = TRUNC_FRACTION * tol
     strata = _run(weights, task.mixing, ps, tol, None, ss, trunc, progress, "loss curve")
     out = np.array([strata.loss(float(p)) for p in ps])

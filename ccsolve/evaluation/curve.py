@@ -1,0 +1,73 @@
+"""loss_curve(method="auto"): L/p over many p, each point by the cheapest route to its error target.
+
+Points with p <= AUTO_CURVE_STRAT_P share one stratified run (ccsolve.evaluation.stratified: E_1, E_2
+exact, the strata k >= 3 sampled once for all of them; at the smallest p no stratum needs sampling and the
+point is exact). The others come from the exact second moments (ccsolve.evaluation.moments, no sampling),
+walked in increasing p with each point's 1-D truncation search starting from its neighbour's; a point whose
+2-D sums would exceed AUTO_CURVE_MAX_EVALS joins the stratified run instead. Measured crossover:
+docs/benchmarks.md ("The 100-point curve").
+
+Layer 2 (an evaluator).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..core.progress import progress_bar
+from ..core.task import Task
+from ..core.weights import Weights
+
+# the stratified run takes the points up to this p (the 100-point curve of trained weights at tol 1e-6,
+# benchmarks/bench_moments.py --ps --curve --curve-strat-max-p 0.02 / 0.035 / 0.05, 2026-12-03 13:43-13:45 UTC:
+# 15.8 / 16.7 / 23.9 s in all; its 43 points up to 0.02 cost ~1.3 s together)
+AUTO_CURVE_STRAT_P = 0.02
+AUTO_CURVE_MAX_EVALS = 3e10  # a moments point above this 2-D box cost goes to the stratified run
+
+
+def auto_curve(weights: Weights, task: Task, ps: np.ndarray, tol: float, seed, progress: bool):
+    """(values, errors, stat_stderrs, truncation_bounds, strata or None, n_samples, methods, point_seconds);
+    inputs validated by loss_curve."""
+    from .moments import K1_START, _curve_point
+    from .stratified import TRUNC_FRACTION, _run
+
+    n_pts = ps.size
+    values = np.full(n_pts, np.nan)
+    errors = np.full(n_pts, np.nan)
+    stat = np.zeros(n_pts)
+    trunc = np.zeros(n_pts)
+    secs = np.zeros(n_pts)
+    methods = [""] * n_pts
+    strat = [i for i in range(n_pts) if ps[i] <= AUTO_CURVE_STRAT_P]
+    dense = sorted((i for i in range(n_pts) if ps[i] > AUTO_CURVE_STRAT_P), key=lambda i: ps[i])
+    k1 = K1_START
+    with progress_bar(progress and bool(dense), len(dense), "loss curve (moments)", unit="pt") as bar:
+        for i in dense:
+            t0 = time.perf_counter()
+            try:
+                r = _curve_point(weights, Task(task.mixing, task.n_neurons, float(ps[i])), tol,
+                                 AUTO_CURVE_MAX_EVALS, max(K1_START, k1 // 2))
+            except ValueError as exc:  # refused by the cost cap only (inputs were validated)
+                if "max_factor_evals" not in str(exc):
+                    raise
+                strat.append(i)
+            else:
+                values[i], errors[i], trunc[i], methods[i] = r.value, r.error, r.error, "moments"
+                k1 = r.details["k1"]
+            secs[i] = time.perf_counter() - t0
+            bar.update(1)
+    strata, n_samples = None, 0
+    if strat:
+        t0 = time.perf_counter()
+        strata = _run(weights, task.mixing, ps[strat], tol, None, seed, TRUNC_FRACTION * tol, progress,
+                      "loss curve")
+        n_samples = int(strata.pilot_samples + strata.n_samples.sum())
+        for i in strat:
+            values[i], stat[i], trunc[i] = strata.loss(float(ps[i]))
+            errors[i] = float(np.hypot(stat[i], trunc[i]))
+            # no sampled stratum weighs on this point: the exact strata within their truncation bound
+            methods[i] = "stratified" if stat[i] > 0 else "exact"
+        secs[strat] = (time.perf_counter() - t0) / len(strat)
+    return values, errors, stat, trunc, strata, n_samples, tuple(methods), secs
