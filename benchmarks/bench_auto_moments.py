@@ -11,7 +11,6 @@ import argparse
 import os
 import time
 
-import numpy as np
 
 import ccsolve as cc
 from ccsolve.evaluation.moments import moments_loss

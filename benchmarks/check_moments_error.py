@@ -10,7 +10,6 @@ estimate that did not cover the error.
 
 import argparse
 
-import numpy as np
 
 import ccsolve as cc
 from ccsolve.evaluation.moments import moments_loss
