@@ -30,7 +30,7 @@ AUTO_CURVE_MAX_EVALS = 3e10  # a moments point above this 2-D box cost goes to t
 def auto_curve(weights: Weights, task: Task, ps: np.ndarray, tol: float, seed, progress: bool):
     """(values, errors, stat_stderrs, truncation_bounds, strata or None, n_samples, methods, point_seconds);
     inputs validated by loss_curve."""
-    from .moments import K1_START, _curve_point
+    from .moments import K1_START, CostCapExceeded, _curve_point
     from .stratified import TRUNC_FRACTION, _run
 
     n_pts = ps.size
@@ -49,9 +49,7 @@ def auto_curve(weights: Weights, task: Task, ps: np.ndarray, tol: float, seed, p
             try:
                 r = _curve_point(weights, Task(task.mixing, task.n_neurons, float(ps[i])), tol,
                                  AUTO_CURVE_MAX_EVALS, max(K1_START, k1 // 2))
-            except ValueError as exc:  # refused by the cost cap only (inputs were validated)
-                if "max_factor_evals" not in str(exc):
-                    raise
+            except CostCapExceeded:
                 strat.append(i)
             else:
                 values[i], errors[i], trunc[i], methods[i] = r.value, r.error, r.error, "moments"

@@ -20,7 +20,7 @@ from ..core.task import Task, check_task
 from ..core.weights import Weights, check_weights
 from .closed_forms import one_hot_loss
 from .estimate import LossEstimate
-from .moments import moments_loss
+from .moments import CostCapExceeded, moments_loss
 from .montecarlo import mc_to_tol, monte_carlo
 from .stratified import bound_slope, exact_loss, stratified_loss, stratum_weights
 
@@ -121,9 +121,7 @@ def _moments_estimate(weights: Weights, task: Task, tol: float, max_evals) -> Lo
     """moments_loss as a LossEstimate (stderr = its error estimate); None when refused by the cost cap."""
     try:
         r = moments_loss(weights, task, tol=tol, max_factor_evals=max_evals)
-    except ValueError:
-        if max_evals is None:
-            raise
+    except CostCapExceeded:
         return None
     details = {key: val for key, val in r.details.items() if key != "moments"}
     details["error_estimate"] = r.error

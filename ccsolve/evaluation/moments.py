@@ -33,7 +33,7 @@ from ..core.blas import one_blas_thread
 from ..core.task import Task, check_task
 from ..core.weights import Weights, check_weights
 
-__all__ = ["Moments", "MomentsLoss", "moments_loss", "moments_readout", "readout_solve", "second_moments"]
+__all__ = ["CostCapExceeded", "Moments", "MomentsLoss", "moments_loss", "moments_readout", "readout_solve", "second_moments"]
 
 KAPPA = 2.0  # damping c = KAPPA / T (the alias weights are e^{-KAPPA k}); 1 and 4 agree to 1e-9 (tests)
 T_MARGIN = 1.02  # period T <= T_MARGIN * |w_a|_1 (above the support half-width |w_a|_1: no alias error)
@@ -68,6 +68,11 @@ ENTRY_TOL_EXP = 1.5
 # (p = 0.1, trained weights) tol/2 failed and cost a retry (1.08 s), tol/5 passed (0.54 s, estimate 9e-8)
 ENTRY_TOL_TOL = 1e-6
 ENTRY_TOL_TOL_EXP = 0.35
+
+
+class CostCapExceeded(ValueError):
+    """The 2-D sums would need more factor evaluations than max_factor_evals (a ValueError: callers that
+    fall back to a sampler catch this, and only this)."""
 
 
 @dataclass(frozen=True)
@@ -240,7 +245,7 @@ def _restricted(w: np.ndarray, p: float, tol: float, kmin: int, k1_max: int, k2_
     ia, ib = np.triu_indices(dl, 1)
     nodes_2d = int(np.sum((k2[ia] + 1) * (2 * k2[ib] + 1))) * n
     if max_factor_evals is not None and nodes_2d > max_factor_evals:
-        raise ValueError(
+        raise CostCapExceeded(
             f"the 2-D sums need {nodes_2d:.3g} factor evaluations > max_factor_evals={max_factor_evals:.3g} "
             f"(p = {p}: the strata with few active features decay slowly; use the stratified estimator)")
     s2 = k.two_dim_fast(wl, p, c, t_per, k2, ia.astype(np.int64), ib.astype(np.int64), tc, ts, kmin,

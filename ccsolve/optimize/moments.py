@@ -101,7 +101,7 @@ def minimize_moments(
     """
     from scipy.optimize import minimize
 
-    from ..evaluation.moments import moments_loss, moments_readout
+    from ..evaluation.moments import CostCapExceeded, moments_loss, moments_readout
 
     t0 = time.perf_counter()
     task = check_task(task)
@@ -127,9 +127,7 @@ def minimize_moments(
     def evaluate(w_in, t, grad):
         try:
             return moments_readout(w_in, task, tol=t, grad=grad, max_factor_evals=max_factor_evals)
-        except ValueError as exc:
-            if "max_factor_evals" not in str(exc):
-                raise
+        except CostCapExceeded as exc:
             raise ValueError(f"minimize_moments at p = {p}: the exact moments are too costly here ({exc}); "
                              "raise max_factor_evals or use minimize_exact (fixed-sample tail)") from None
 
