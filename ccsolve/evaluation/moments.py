@@ -453,8 +453,7 @@ def _loss(w, w_out, task, tol, grad, max_factor_evals, low_strata, k1_start=None
     """moments_loss at (w, w_out), or at (w, the optimal readout) if w_out is None."""
     if task.one_hot:
         raise ValueError("moments_loss needs a Bernoulli task (one_hot=False); one-hot tasks have closed forms")
-    if not isinstance(grad, (bool, np.bool_)):
-        raise TypeError(f"grad must be a bool, got {type(grad).__name__}")
+    grad = v.boolean("grad", grad)
     tol = v.positive("tol", tol)
     v.choice("low_strata", low_strata, {"auto", "moments", "exact"})
     t0 = time.perf_counter()

@@ -583,14 +583,13 @@ def loss_curve(
     tol = v.positive("tol", tol)
     ss = v.seed_sequence(seed)
     v.choice("method", method, {"stratified", "auto"})
-    if not isinstance(progress, (bool, np.bool_)):
-        raise TypeError(f"progress must be a bool, got {type(progress).__name__}")
+    progress = v.boolean("progress", progress)
     t0 = time.perf_counter()
     if method == "auto":
         from .curve import auto_curve
 
         values, errors, stat, bound, strata, n_total, methods, secs = auto_curve(weights, task, ps, tol, ss,
-                                                                                 bool(progress))
+                                                                                 progress)
         return LossCurve(ps, values, errors, stat, bound, strata, n_total, tol, time.perf_counter() - t0,
                          "auto", methods, secs)
     trunc = TRUNC_FRACTION * tol

@@ -181,8 +181,7 @@ def parametric(task: Task, start: dict | None = None, max_evals: int = 60, seed=
     prm0 = _check_params(dict(DEFAULT_START if start is None else start))
     if prm0["a"] <= 0 or prm0["lam"] <= 0 or prm0.get("mu", 1.0) <= 0:
         raise ValueError("start needs a > 0, lam > 0 and mu > 0 (the search is over their logarithms)")
-    if not isinstance(progress, (bool, np.bool_)):
-        raise TypeError(f"progress must be a bool, got {type(progress).__name__}")
+    progress = v.boolean("progress", progress)
     obj = _objective(task, seed)
     t0 = time.perf_counter()
     n_evals = 0
