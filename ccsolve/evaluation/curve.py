@@ -25,12 +25,31 @@ from ..core.weights import Weights
 # 15.8 / 16.7 / 23.9 s in all; its 43 points up to 0.02 cost ~1.3 s together)
 AUTO_CURVE_STRAT_P = 0.02
 AUTO_CURVE_MAX_EVALS = 3e10  # a moments point above this 2-D box cost goes to the stratified run
+# the moments points are evaluated in groups on one lattice (moments._loss_group): consecutive p (same low
+# strata) up to AUTO_CURVE_GROUP_RATIO x the group's first, at most AUTO_CURVE_GROUP_MAX points
+AUTO_CURVE_GROUP_RATIO = 3.0
+AUTO_CURVE_GROUP_MAX = 16
+
+
+def _groups(ps: np.ndarray, dense: list, n: int, tol: float) -> list:
+    """The dense points (indices, sorted by p) cut into groups for moments._loss_group."""
+    from .moments import _kmin
+
+    groups = []
+    for i in dense:
+        g = groups[-1] if groups else None
+        if (g and ps[i] <= AUTO_CURVE_GROUP_RATIO * ps[g[0]] and len(g) < AUTO_CURVE_GROUP_MAX
+                and _kmin(float(ps[i]), n, tol, "auto") == _kmin(float(ps[g[0]]), n, tol, "auto")):
+            g.append(i)
+        else:
+            groups.append([i])
+    return groups
 
 
 def auto_curve(weights: Weights, task: Task, ps: np.ndarray, tol: float, seed, progress: bool):
     """(values, errors, stat_stderrs, truncation_bounds, strata or None, n_samples, methods, point_seconds);
     inputs validated by loss_curve."""
-    from .moments import K1_START, CostCapExceeded, _curve_point
+    from .moments import K1_START, CostCapExceeded, _curve_point, _loss_group
     from .stratified import TRUNC_FRACTION, _run
 
     n_pts = ps.size
@@ -44,18 +63,28 @@ def auto_curve(weights: Weights, task: Task, ps: np.ndarray, tol: float, seed, p
     dense = sorted((i for i in range(n_pts) if ps[i] > AUTO_CURVE_STRAT_P), key=lambda i: ps[i])
     k1 = K1_START
     with progress_bar(progress and bool(dense), len(dense), "loss curve (moments)", unit="pt") as bar:
-        for i in dense:
+        for group in _groups(ps, dense, task.n_features, tol):
             t0 = time.perf_counter()
             try:
-                r = _curve_point(weights, Task(task.mixing, task.n_neurons, float(ps[i])), tol,
-                                 AUTO_CURVE_MAX_EVALS, max(K1_START, k1 // 2))
-            except CostCapExceeded:
-                strat.append(i)
-            else:
+                rs = _loss_group(weights, task.mixing, [float(ps[i]) for i in group], tol, AUTO_CURVE_MAX_EVALS,
+                                 max(K1_START, k1 // 2))
+            except CostCapExceeded:  # the points one by one: those under the cap by the moments
+                rs = []
+                for i in group:
+                    try:
+                        rs.append(_curve_point(weights, Task(task.mixing, task.n_neurons, float(ps[i])), tol,
+                                               AUTO_CURVE_MAX_EVALS, max(K1_START, k1 // 2)))
+                    except CostCapExceeded:
+                        rs.append(None)
+            for i, r in zip(group, rs):
+                if r is None:
+                    strat.append(i)
+                    secs[i] = (time.perf_counter() - t0) / len(group)
+                    continue
                 values[i], errors[i], trunc[i], methods[i] = r.value, r.error, r.error, "moments"
                 k1 = r.details["k1"]
-            secs[i] = time.perf_counter() - t0
-            bar.update(1)
+                secs[i] = r.seconds
+            bar.update(len(group))
     strata, n_samples = None, 0
     if strat:
         t0 = time.perf_counter()

@@ -128,8 +128,8 @@ class MomentsLoss:
         return f"MomentsLoss(value={self.value:.10g}, error={self.error:.2g}, seconds={self.seconds:.3g})"
 
 
-def _tail_period(w: np.ndarray, p: float, delta: float) -> np.ndarray:
-    """Per row, the smallest period T (on a grid) whose alias error bound is <= delta.
+def _tail_bounds(w: np.ndarray, p: float, tt: np.ndarray) -> np.ndarray:
+    """Per row a, the alias error bound at each candidate period tt[a] (d, G) -> (d, G).
 
     With T below the support half-width |w|_1 the periodisation picks up mass of |U| > T: the k = -1 alias
     e^{KAPPA} E[g(U - T)] (and the mirrored k = 1 one) no longer vanishes / is no longer polynomial. By
@@ -142,18 +142,29 @@ def _tail_period(w: np.ndarray, p: float, delta: float) -> np.ndarray:
     l2 = np.sqrt((w * w).sum(axis=1))
     big = 3.0 * l1.max()
     lam = np.geomspace(0.05, 500.0, 120)[None, :] / l2[:, None]  # (d, L)
-    out = np.empty(w.shape[0])
+    out = np.empty(tt.shape)
     for a in range(w.shape[0]):
         z = lam[a][:, None] * w[a][None, :]  # (L, n)
         with np.errstate(over="ignore"):
             shz = np.where(np.abs(z) < 1e-8, 1.0, np.sinh(z) / np.where(z == 0, 1.0, z))
         logm = np.log((1 - p) + p * shz).sum(axis=1)  # sinh(z)/z is even: M(lam) = M(-lam)
-        tt = np.linspace(0.1, 1.02, 93) * l1[a]
-        lg = (logm[None, :] - lam[a][None, :] * tt[:, None]
-              + np.log(2 / lam[a][None, :] ** 2 + 2 * (big + 2 * tt[:, None]) / lam[a][None, :]))
-        bound = 2 * np.exp(KAPPA) * np.exp(np.min(lg, axis=1))
-        ok = np.nonzero(bound <= delta)[0]
-        out[a] = tt[ok[0]] if ok.size else np.inf
+        lg = (logm[None, :] - lam[a][None, :] * tt[a][:, None]
+              + np.log(2 / lam[a][None, :] ** 2 + 2 * (big + 2 * tt[a][:, None]) / lam[a][None, :]))
+        out[a] = 2 * np.exp(KAPPA) * np.exp(np.min(lg, axis=1))
+    return out
+
+
+def _tail_period(w: np.ndarray, p: float, delta: float) -> np.ndarray:
+    """Per row, the smallest period T (on a grid of 0.1..1.02 |w_a|_1) whose alias bound (_tail_bounds) is
+    <= delta; inf where none is."""
+    l1 = np.abs(w).sum(axis=1)
+    tt = np.linspace(0.1, 1.02, 93)[None, :] * l1[:, None]
+    bound = _tail_bounds(w, p, tt)
+    out = np.full(w.shape[0], np.inf)
+    for a in range(w.shape[0]):
+        ok = np.nonzero(bound[a] <= delta)[0]
+        if ok.size:
+            out[a] = tt[a, ok[0]]
     return out
 
 
@@ -195,83 +206,110 @@ def _restricted(w: np.ndarray, p: float, tol: float, kmin: int, k1_max: int, k2_
 
     Returns (hh, hx, hr, h1, hh_err, hx_err, hr_err, h1_err, details); the caller adds the strata below kmin.
     """
+    return _restricted_group(w, [p], [tol], kmin, k1_max, k2_max, max_factor_evals, k1_start)[0]
+
+
+def _empty_parts(n: int, kmin: int):
+    z2, z1 = np.zeros((0, n)), np.zeros(0)
+    return (np.zeros((0, 0)), z2, z2, z1, np.zeros((0, 0)), z2, z2, z1,
+            {"cut_pairs": np.zeros(0), "alias_rows": np.zeros(0), "k1": 0, "k2": [], "periods": [],
+             "kappa": KAPPA, "factor_evals_2d": 0, "factor_evals_2d_box": 0, "kmin": kmin})
+
+
+def _restricted_group(w: np.ndarray, ps, tols, kmin: int, k1_max: int, k2_max: int, max_factor_evals,
+                      k1_start: int = K1_START) -> list:
+    """_restricted for several p (entry tolerances tols) on one lattice: a list of its tuples, one per p.
+
+    One p: its own period (T_MARGIN |w_a|_1, shortened by _tail_period) and the alias bound tol *
+    ALIAS_FRAC where shortened. Several: the longest of their periods, per row (their sums then need
+    more terms, but the 2-D factors are shared: _kernels.moments_multi), each p's alias bound evaluated
+    at that period; the 1-D truncation is common (doubled until every p's halving change is small), the
+    2-D boxes and cross regions are each p's own.
+    """
     from .._kernels import moments as k
 
     d, n = w.shape
-    wl = w
-    dl = d
-    if dl == 0:  # every neuron dead: every moment is 0
-        z2, z1 = np.zeros((0, n)), np.zeros(0)
-        return (np.zeros((0, 0)), z2, z2, z1, np.zeros((0, 0)), z2, z2, z1,
-                {"cut_pairs": np.zeros(0), "alias_rows": np.zeros(0), "k1": 0, "k2": [], "periods": [],
-                 "kappa": KAPPA, "factor_evals_2d": 0,
-                 "factor_evals_2d_box": 0, "kmin": kmin})
-    l1 = np.abs(wl).sum(axis=1)
-    t_per = T_MARGIN * l1
-    if TAIL_PERIOD:
-        t_per = np.minimum(t_per, _tail_period(wl, p, tol * ALIAS_FRAC))
-    # rows whose period is below the support half-width carry the Chernoff alias bound tol * ALIAS_FRAC
-    alias_e = np.where(t_per < l1, tol * ALIAS_FRAC, 0.0)
+    n_p = len(ps)
+    if d == 0:  # every neuron dead: every moment is 0
+        return [_empty_parts(n, kmin) for _ in range(n_p)]
+    l1 = np.abs(w).sum(axis=1)
+    t_own = [T_MARGIN * l1 if not TAIL_PERIOD else np.minimum(T_MARGIN * l1, _tail_period(w, p, tol * ALIAS_FRAC))
+             for p, tol in zip(ps, tols)]
+    t_per = np.max(t_own, axis=0)
+    if n_p == 1:  # rows whose period is below the support half-width carry the Chernoff bound tol * ALIAS_FRAC
+        alias = [np.where(t_per < l1, tols[0] * ALIAS_FRAC, 0.0)]
+    else:
+        alias = [np.where(t_per < l1, _tail_bounds(w, p, t_per[:, None])[:, 0], 0.0) for p in ps]
     c = KAPPA / t_per
-    # P(K >= kmin) (mass of the measure) and P(K' >= kmin - 1), K' ~ Bin(n - 1, p) (the other coordinates)
-    mass = _at_least(n, p, kmin)
-    rest = _at_least(n - 1, p, kmin - 1)
     a0, a1, a2 = _geo(c, t_per)
-    # 1-D sums: double the truncation until the halving change is below tol / 10 (or k1_max)
+    # 1-D sums: double the truncation until the halving change is below tol * ONE_DIM_FRAC (or k1_max)
     kk = min(max(int(k1_start), 8), k1_max)
     while True:
-        kvec = np.full(dl, kk, dtype=np.int64)
-        tc, ts = k.trig_tables(wl, t_per, kk)
-        s_relu, s_sq, s_x, s_rx, tail = k.one_dim_fast(wl, p, c, t_per, kvec, tc, ts, kmin)
-        e1 = max(np.abs(s_relu[:, 0] - s_relu[:, 1]).max(initial=0), np.abs(s_sq[:, 0] - s_sq[:, 1]).max(initial=0),
-                 np.abs(s_x[..., 0] - s_x[..., 1]).max(initial=0), np.abs(s_rx[..., 0] - s_rx[..., 1]).max(initial=0))
-        if e1 <= tol * ONE_DIM_FRAC or kk >= k1_max:
+        kvec = np.full(d, kk, dtype=np.int64)
+        tc, ts = k.trig_tables(w, t_per, kk)
+        one = [k.one_dim_fast(w, p, c, t_per, kvec, tc, ts, kmin) for p in ps]
+        worst = max(max(np.abs(s[..., 0] - s[..., 1]).max(initial=0) for s in res[:4]) / tol
+                    for res, tol in zip(one, tols))
+        if worst <= ONE_DIM_FRAC or kk >= k1_max:
             break
-        kk = min(kk * (4 if e1 > 100 * tol else 2), k1_max)  # far off: quadruple
-    wsq = (wl * wl).sum(axis=1)
-    # subtract the aliases k >= 1 (polynomial moments of the restricted measure; E[U] = E[x_j] = 0)
-    h1 = s_relu[:, 0] - a1 * t_per * mass
-    sq = s_sq[:, 0] - (a0 * p * rest * wsq / 3 + t_per**2 * a2 * mass)
-    hx = s_x[..., 0] - a0[:, None] * p * rest * wl / 3
-    hr = s_rx[..., 0] - (a0[:, None] * p * rest * wl / 6 + (a1 * t_per)[:, None] * p * rest / 4)
-    h1_err = np.abs(s_relu[:, 0] - s_relu[:, 1]) + alias_e
-    sq_err = np.abs(s_sq[:, 0] - s_sq[:, 1]) + alias_e
-    hx_err = np.abs(s_x[..., 0] - s_x[..., 1]) + alias_e[:, None]
-    hr_err = np.abs(s_rx[..., 0] - s_rx[..., 1]) + alias_e[:, None]
-    # 2-D sums for the off-diagonal pairs; box from where the 1-D marginal terms fall below eta
+        kk = min(kk * (4 if worst > 100 else 2), k1_max)  # far off: quadruple
+    wsq = (w * w).sum(axis=1)
+    ia, ib = np.triu_indices(d, 1)
     scale = t_per.max() ** 2
-    eta = tol * ETA_FRAC / scale
-    k2 = np.minimum(np.minimum(_choose_k(tail, eta, 8), k2_max), kk)
-    ia, ib = np.triu_indices(dl, 1)
-    nodes_2d = int(np.sum((k2[ia] + 1) * (2 * k2[ib] + 1))) * n
-    if max_factor_evals is not None and nodes_2d > max_factor_evals:
-        raise CostCapExceeded(
-            f"the 2-D sums need {nodes_2d:.3g} factor evaluations > max_factor_evals={max_factor_evals:.3g} "
-            f"(p = {p}: the strata with few active features decay slowly; use the stratified estimator)")
-    s2 = k.two_dim_fast(wl, p, c, t_per, k2, ia.astype(np.int64), ib.astype(np.int64), tc, ts, kmin,
-                        tol * _cross_thr(kmin))
-    u_rv = hx @ wl.T  # u_rv[b, a] = sum_j w_aj E[x_j h_b] = E[U_a ReLU(U_b)]
-    u_rv_err = hx_err @ np.abs(wl).T
-    eh_uv = p * rest * (wl @ wl.T) / 3
-    alias = (a0[ia] * u_rv[ib, ia] + a1[ia] * t_per[ia] * h1[ib]
-             + a0[ib] * u_rv[ia, ib] + a1[ib] * t_per[ib] * h1[ia]
-             + a0[ia] * a0[ib] * eh_uv[ia, ib] + a1[ia] * a1[ib] * t_per[ia] * t_per[ib] * mass)
-    cut = s2[:, 0] - s2[:, 3]
-    off = s2[:, 0] + CUT_EXTRAP * cut - alias
-    # refinement of the region + what the cross cut leaves out (estimated from the coarser cut) + aliases
-    off_err = (np.abs(s2[:, 0] - s2[:, 1]) + alias_e[ia] + alias_e[ib]
-               + a0[ia] * u_rv_err[ib, ia] + a0[ib] * u_rv_err[ia, ib]
-               + a1[ia] * t_per[ia] * h1_err[ib] + a1[ib] * t_per[ib] * h1_err[ia])
-    hh = np.diag(sq)
-    hh[ia, ib] = off
-    hh[ib, ia] = off
-    hh_e = np.diag(sq_err)
-    hh_e[ia, ib] = off_err
-    hh_e[ib, ia] = off_err
-    details = {"cut_pairs": CUT_ERR * cut, "alias_rows": alias_e,
-               "k1": int(kk), "k2": k2.tolist(), "periods": t_per.tolist(), "kappa": KAPPA,
-               "factor_evals_2d": int(s2[:, 2].sum()) * n, "factor_evals_2d_box": nodes_2d, "kmin": kmin}
-    return hh, hx, hr, h1, hh_e, hx_err, hr_err, h1_err, details
+    k2s = np.array([np.minimum(np.minimum(_choose_k(res[4], tol * ETA_FRAC / scale, 8), k2_max), kk)
+                    for res, tol in zip(one, tols)])
+    for p, k2 in zip(ps, k2s):
+        nodes_2d = int(np.sum((k2[ia] + 1) * (2 * k2[ib] + 1))) * n
+        if max_factor_evals is not None and nodes_2d > max_factor_evals:
+            raise CostCapExceeded(
+                f"the 2-D sums need {nodes_2d:.3g} factor evaluations > max_factor_evals={max_factor_evals:.3g} "
+                f"(p = {p}: the strata with few active features decay slowly; use the stratified estimator)")
+    pa, pb = ia.astype(np.int64), ib.astype(np.int64)
+    thr = np.array([tol * _cross_thr(kmin) for tol in tols])
+    if n_p == 1:
+        s2s = k.two_dim_fast(w, ps[0], c, t_per, k2s[0], pa, pb, tc, ts, kmin, thr[0])[None]
+    else:
+        from .._kernels.moments_multi import two_dim_multi
+
+        s2s = two_dim_multi(w, np.asarray(ps, dtype=float), c, t_per, k2s, pa, pb, tc, ts, kmin, thr)
+    out = []
+    for p, tol, alias_e, (s_relu, s_sq, s_x, s_rx, _), k2, s2 in zip(ps, tols, alias, one, k2s, s2s):
+        # P(K >= kmin) (mass of the measure) and P(K' >= kmin - 1), K' ~ Bin(n - 1, p) (the other coordinates)
+        mass = _at_least(n, p, kmin)
+        rest = _at_least(n - 1, p, kmin - 1)
+        # subtract the aliases k >= 1 (polynomial moments of the restricted measure; E[U] = E[x_j] = 0)
+        h1 = s_relu[:, 0] - a1 * t_per * mass
+        sq = s_sq[:, 0] - (a0 * p * rest * wsq / 3 + t_per**2 * a2 * mass)
+        hx = s_x[..., 0] - a0[:, None] * p * rest * w / 3
+        hr = s_rx[..., 0] - (a0[:, None] * p * rest * w / 6 + (a1 * t_per)[:, None] * p * rest / 4)
+        h1_err = np.abs(s_relu[:, 0] - s_relu[:, 1]) + alias_e
+        sq_err = np.abs(s_sq[:, 0] - s_sq[:, 1]) + alias_e
+        hx_err = np.abs(s_x[..., 0] - s_x[..., 1]) + alias_e[:, None]
+        hr_err = np.abs(s_rx[..., 0] - s_rx[..., 1]) + alias_e[:, None]
+        u_rv = hx @ w.T  # u_rv[b, a] = sum_j w_aj E[x_j h_b] = E[U_a ReLU(U_b)]
+        u_rv_err = hx_err @ np.abs(w).T
+        eh_uv = p * rest * (w @ w.T) / 3
+        al2 = (a0[ia] * u_rv[ib, ia] + a1[ia] * t_per[ia] * h1[ib]
+               + a0[ib] * u_rv[ia, ib] + a1[ib] * t_per[ib] * h1[ia]
+               + a0[ia] * a0[ib] * eh_uv[ia, ib] + a1[ia] * a1[ib] * t_per[ia] * t_per[ib] * mass)
+        cut = s2[:, 0] - s2[:, 3]
+        off = s2[:, 0] + CUT_EXTRAP * cut - al2
+        # refinement of the region + what the cross cut leaves out (estimated from the coarser cut) + aliases
+        off_err = (np.abs(s2[:, 0] - s2[:, 1]) + alias_e[ia] + alias_e[ib]
+                   + a0[ia] * u_rv_err[ib, ia] + a0[ib] * u_rv_err[ia, ib]
+                   + a1[ia] * t_per[ia] * h1_err[ib] + a1[ib] * t_per[ib] * h1_err[ia])
+        hh = np.diag(sq)
+        hh[ia, ib] = off
+        hh[ib, ia] = off
+        hh_e = np.diag(sq_err)
+        hh_e[ia, ib] = off_err
+        hh_e[ib, ia] = off_err
+        details = {"cut_pairs": CUT_ERR * cut, "alias_rows": alias_e,
+                   "k1": int(kk), "k2": k2.tolist(), "periods": t_per.tolist(), "kappa": KAPPA,
+                   "factor_evals_2d": int(s2[:, 2].sum()) * n,
+                   "factor_evals_2d_box": int(np.sum((k2[ia] + 1) * (2 * k2[ib] + 1))) * n, "kmin": kmin}
+        out.append((hh, hx, hr, h1, hh_e, hx_err, hr_err, h1_err, details))
+    return out
 
 
 def _grad_w_in_restricted(wl, p, kmin, details, hx_r, gl, alpha, beta, thr):
@@ -449,8 +487,73 @@ def moments_readout(W_in, task: Task, tol: float = 1e-7, grad: bool = False,
     return _loss(w, None, task, tol, grad, max_factor_evals, low_strata)
 
 
-def _loss(w, w_out, task, tol, grad, max_factor_evals, low_strata, k1_start=None) -> MomentsLoss:
-    """moments_loss at (w, w_out), or at (w, the optimal readout) if w_out is None."""
+def _kmin(p: float, n: int, tol: float, low_strata: str):
+    """(low_strata, kmin) with "auto" resolved: "exact" (kmin 3) when P(2 active) / (n p) > tol / 1000."""
+    q2n = comb(n, 2) * p * p * (1 - p) ** (n - 2) / (n * p)
+    if low_strata == "auto":
+        low_strata = "exact" if q2n > tol / 1000 else "moments"
+    return low_strata, 3 if low_strata == "exact" else 2
+
+
+def _first_entry_tol(p: float, tol: float, kmin: int) -> float:
+    """The first pass's per-entry tolerance (ENTRY_TOL_LOW, ENTRY_TOL_P, ENTRY_TOL_TOL)."""
+    entry_tol = tol * (ENTRY_TOL_LOW if kmin == 3 else 1.0)
+    if kmin == 3 and p < ENTRY_TOL_P:
+        entry_tol *= (p / ENTRY_TOL_P) ** ENTRY_TOL_EXP
+    if kmin == 3 and tol < ENTRY_TOL_TOL:
+        entry_tol *= (tol / ENTRY_TOL_TOL) ** ENTRY_TOL_TOL_EXP
+    return entry_tol
+
+
+def _assemble(parts, w, w_out, live, m, p: float, kmin: int, low_quadratic):
+    """One pass: the restricted moments `parts` (on the live rows) -> (loss * n p of the restricted measure,
+    its error estimate, the cut's part, W_out, G = W_out^T W_out, the full moments tuple). w_out None: the
+    optimal readout (low_quadratic: _low_quadratic's (A, C) when kmin = 3)."""
+    d, n = w.shape
+    norm = n * p
+    details = parts[-1]
+    hh, hx, hr, h1, hh_e, hx_e, hr_e, h1_e = _full(live, d, n, parts[:-1])
+    ey2 = p * (n + 2 * np.trace(m) + 2 * np.sum(m * m)) / 6
+    if kmin == 2:  # stratum 1 in closed form (as second_moments)
+        dhh, dhx, dhr, _ = _one_active(w, p)
+        hh, hx, hr = hh + dhh, hx + dhx, hr + dhr
+        ey2_r = ey2
+    else:  # the restricted measure: y's second moment given >= 2 other active coordinates
+        ey2_r = ey2 * (1.0 - (1 - p) ** (n - 1) - (n - 1) * p * (1 - p) ** (n - 2))
+    cc = hr + hx @ m.T
+    cc_err = hr_e + hx_e @ np.abs(m).T
+    if w_out is None:
+        a_full, c_full = hh / norm, cc / norm
+        if kmin == 3:
+            a_full, c_full = a_full + low_quadratic[0], c_full + low_quadratic[1]
+        # singular values of A below 10x its error estimate are noise: dropped (minimum-norm readout)
+        rcond = 10 * float(np.max(hh_e, initial=0.0)) / norm / max(float(np.max(np.abs(a_full))), 1e-300)
+        w_out = readout_solve(a_full, c_full, max(rcond, 1e-12))
+    g = w_out.T @ w_out
+    loss = np.sum(g * hh) - 2 * np.sum(w_out.T * cc) + ey2_r
+    # the cut's uncertainty is taken on the signed sum over pairs (its per-pair sign is systematic)
+    iu = np.triu_indices(int(live.sum()), 1)
+    e_cut = abs(2 * float(np.sum(g[np.ix_(live, live)][iu] * details["cut_pairs"]))) / norm
+    err = float((np.sum(np.abs(g) * hh_e) + 2 * np.sum(np.abs(w_out.T) * cc_err)) / norm) + e_cut
+    return loss, err, e_cut, w_out, g, (hh, hx, hr, h1, hh_e, hx_e, hr_e, h1_e)
+
+
+def _error_parts(details, g, w_out, live, m, norm, err, e_cut):
+    """details["error_parts"]: the estimate split into truncation, cut and alias (each entry's error is
+    truncation + cut + alias, propagated the same way)."""
+    ag = np.abs(g[np.ix_(live, live)])
+    al = details.pop("alias_rows")
+    details.pop("cut_pairs")
+    e_alias = float((np.sum(ag * (al[:, None] + al[None, :])) - np.sum(np.diag(ag) * al)
+                     + 2 * np.sum(np.abs(w_out.T[live]) * al[:, None] * (1 + np.abs(m).sum(axis=1))[None, :]))
+                    / norm)
+    details["error_parts"] = {"truncation": max(err - e_cut - e_alias, 0.0), "cut": e_cut, "alias": e_alias}
+
+
+def _loss(w, w_out, task, tol, grad, max_factor_evals, low_strata, k1_start=None, entry_tol=None,
+          low_losses=None) -> MomentsLoss:
+    """moments_loss at (w, w_out), or at (w, the optimal readout) if w_out is None. entry_tol: the first
+    pass's per-entry tolerance (default _first_entry_tol); low_losses: (E_1, E_2) if already known."""
     if task.one_hot:
         raise ValueError("moments_loss needs a Bernoulli task (one_hot=False); one-hot tasks have closed forms")
     grad = v.boolean("grad", grad)
@@ -461,62 +564,30 @@ def _loss(w, w_out, task, tol, grad, max_factor_evals, low_strata, k1_start=None
     if p == 0.0:
         raise ValueError("moments_loss needs p > 0")
     norm = n * p
-    q2n = comb(n, 2) * p * p * (1 - p) ** (n - 2) / norm
-    if low_strata == "auto":
-        low_strata = "exact" if q2n > tol / 1000 else "moments"
-    kmin = 3 if low_strata == "exact" else 2
+    low_strata, kmin = _kmin(p, n, tol, low_strata)
     m = task.mixing
-    ey2 = p * (n + 2 * np.trace(m) + 2 * np.sum(m * m)) / 6
     d = w.shape[0]
     live = np.abs(w).sum(axis=1) > 0
     wl = np.ascontiguousarray(w[live])
     optimal = w_out is None
-    if optimal and kmin == 3:
-        a_low, c_low = _low_quadratic(w, m, p)
-    entry_tol = tol * (ENTRY_TOL_LOW if kmin == 3 else 1.0)
-    if kmin == 3 and p < ENTRY_TOL_P:
-        entry_tol *= (p / ENTRY_TOL_P) ** ENTRY_TOL_EXP
-    if kmin == 3 and tol < ENTRY_TOL_TOL:
-        entry_tol *= (tol / ENTRY_TOL_TOL) ** ENTRY_TOL_TOL_EXP
+    low_q = _low_quadratic(w, m, p) if optimal and kmin == 3 else None
+    if entry_tol is None:
+        entry_tol = _first_entry_tol(p, tol, kmin)
     for attempt in range(4):
         parts = _restricted(wl, p, entry_tol, kmin, 4096, 400, max_factor_evals,
                             K1_START if k1_start is None else k1_start)
         k1_start = parts[-1]["k1"]  # a retry only tightens: start where this pass ended
         details = parts[-1]
-        hh, hx, hr, h1, hh_e, hx_e, hr_e, h1_e = _full(live, d, n, parts[:-1])
-        if kmin == 2:  # stratum 1 in closed form (as second_moments)
-            dhh, dhx, dhr, _ = _one_active(w, p)
-            hh, hx, hr = hh + dhh, hx + dhx, hr + dhr
-            ey2_r = ey2
-        else:  # the restricted measure: y's second moment given >= 2 other active coordinates
-            ey2_r = ey2 * (1.0 - (1 - p) ** (n - 1) - (n - 1) * p * (1 - p) ** (n - 2))
-        cc = hr + hx @ m.T
-        cc_err = hr_e + hx_e @ np.abs(m).T
-        if optimal:
-            a_full, c_full = hh / norm, cc / norm
-            if kmin == 3:
-                a_full, c_full = a_full + a_low, c_full + c_low
-            # singular values of A below 10x its error estimate are noise: dropped (minimum-norm readout)
-            rcond = 10 * float(np.max(hh_e, initial=0.0)) / norm / max(float(np.max(np.abs(a_full))), 1e-300)
-            w_out = readout_solve(a_full, c_full, max(rcond, 1e-12))
-        g = w_out.T @ w_out
-        loss = np.sum(g * hh) - 2 * np.sum(w_out.T * cc) + ey2_r
-        # the cut's uncertainty is taken on the signed sum over pairs (its per-pair sign is systematic)
-        iu = np.triu_indices(wl.shape[0], 1)
-        e_cut = abs(2 * float(np.sum(g[np.ix_(live, live)][iu] * details["cut_pairs"]))) / norm
-        err = float((np.sum(np.abs(g) * hh_e) + 2 * np.sum(np.abs(w_out.T) * cc_err)) / norm) + e_cut
+        loss, err, e_cut, w_out_p, g, full = _assemble(parts, w, None if optimal else w_out, live, m, p, kmin,
+                                                       low_q)
         if err <= tol or attempt == 3:
             break
         entry_tol *= max(0.5 * tol / err, 1e-2)
-    # the estimate's parts (each entry's error is truncation + cut + alias; the same propagation)
-    ag = np.abs(g[np.ix_(live, live)])
-    al = details.pop("alias_rows")
-    details.pop("cut_pairs")
-    e_alias = float((np.sum(ag * (al[:, None] + al[None, :])) - np.sum(np.diag(ag) * al)
-                     + 2 * np.sum(np.abs(w_out.T[live]) * al[:, None] * (1 + np.abs(m).sum(axis=1))[None, :]))
-                    / norm)
-    details["error_parts"] = {"truncation": max(err - e_cut - e_alias, 0.0), "cut": e_cut, "alias": e_alias}
+    w_out = w_out_p
+    _error_parts(details, g, w_out, live, m, norm, err, e_cut)
     details["attempts"] = attempt + 1
+    hh, hx, hr, h1, hh_e, hx_e, hr_e, h1_e = full
+    cc = hr + hx @ m.T
     weights = Weights(w, w_out)
     value = loss / norm
     gw = 2 * (w_out @ hh - cc.T) / norm if grad else None
@@ -547,6 +618,8 @@ def _loss(w, w_out, task, tol, grad, max_factor_evals, low_strata, k1_start=None
             e2, gi2, g2 = pair_loss(weights, m, grad=True)
             gw = gw + sw[1] * g1 + sw[2] * g2
             g_in += sw[1] * gi1 + sw[2] * gi2
+        elif low_losses is not None:
+            e1, e2 = low_losses
         else:
             e1 = single_loss(weights, m)
             e2 = pair_loss(weights, m)
@@ -558,3 +631,54 @@ def _loss(w, w_out, task, tol, grad, max_factor_evals, low_strata, k1_start=None
     details["moments"] = Moments(hh, hx, hr, h1, hh_e, hx_e, hr_e, h1_e, p, dict(details))
     return MomentsLoss(float(value), err, time.perf_counter() - t0, gw, details, g_in,
                       weights if optimal else None)
+
+
+def _loss_group(weights: Weights, m: np.ndarray, ps, tol: float, max_factor_evals, k1_start: int) -> list:
+    """moments_loss(weights, Task(m, d, p), tol) for each p of ps (inputs validated by the caller; all with
+    the same kmin, _kmin), the first pass of all of them on one lattice (_restricted_group: the 2-D factors
+    computed once for all p). A point whose estimate exceeds tol after that pass is redone alone with a
+    tighter entry tolerance (as moments_loss's retry). E_1, E_2 (no p in them) are computed once.
+    Each result's `seconds` is the group's time shared equally, plus its own retry."""
+    from .stratified import pair_loss, single_loss, stratum_weights
+
+    t0 = time.perf_counter()
+    w, w_out = weights.W_in, weights.W_out
+    d, n = w.shape
+    kmins = {_kmin(p, n, tol, "auto") for p in ps}
+    if len(kmins) != 1:
+        raise ValueError(f"_loss_group: the points need different low strata {kmins}")
+    low_strata, kmin = kmins.pop()
+    live = np.abs(w).sum(axis=1) > 0
+    wl = np.ascontiguousarray(w[live])
+    tols = [_first_entry_tol(p, tol, kmin) for p in ps]
+    group = _restricted_group(wl, list(ps), tols, kmin, 4096, 400, max_factor_evals, k1_start)
+    e1 = e2 = None
+    if kmin == 3:
+        e1, e2 = single_loss(weights, m), pair_loss(weights, m)
+    shared = (time.perf_counter() - t0) / len(ps)
+    out = []
+    for p, entry_tol, parts in zip(ps, tols, group):
+        t1 = time.perf_counter()
+        norm = n * p
+        details = parts[-1]
+        loss, err, e_cut, _, g, full = _assemble(parts, w, w_out, live, m, p, kmin, None)
+        if err > tol:  # as moments_loss's retry, alone
+            r = _loss(w, w_out, Task(m, d, p), tol, False, max_factor_evals, "auto", details["k1"],
+                      entry_tol * max(0.5 * tol / err, 1e-2), (e1, e2))
+            r.details["attempts"] += 1
+            out.append(MomentsLoss(r.value, r.error, shared + time.perf_counter() - t1, None, r.details))
+            continue
+        _error_parts(details, g, w_out, live, m, norm, err, e_cut)
+        details["attempts"] = 1
+        value = loss / norm
+        if kmin == 3:
+            sw = stratum_weights(n, p)
+            value += sw[1] * e1 + sw[2] * e2
+            details["E_1"], details["E_2"] = e1, e2
+        details["entry_tol"] = entry_tol
+        details["low_strata"] = low_strata
+        details["dead_neurons"] = int(d - wl.shape[0])
+        details["group_size"] = len(ps)
+        details["moments"] = Moments(*full, p, dict(details))
+        out.append(MomentsLoss(float(value), err, shared + time.perf_counter() - t1, None, details))
+    return out
