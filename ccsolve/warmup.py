@@ -186,6 +186,10 @@ def _two_dim_fast():  # also grad_two_dim_fast, grad_two_dim
     return _mom(_i(_D), _i(3), _i(3), _f(_D, 9, _N), _f(_D, 9, _N), 3, 1e-10)
 
 
+def _two_dim_multi():  # w, ps (P,), c, t, k_max (P, d), pairs, tables, kmin, thr (P,)
+    return (_f(_D, _N), _f(2), _f(_D), _f(_D), _i(2, _D), _i(3), _i(3), _f(_D, 9, _N), _f(_D, 9, _N), 3, _f(2))
+
+
 def _grad_one_dim():
     return _mom(_i(_D), 3, _f(_D, _N), _f(_D, _N))
 
@@ -225,6 +229,7 @@ KERNELS = {
     "one_dim_fast": ("moments", "one_dim_fast", _one_dim_fast, 3),
     "two_dim_fast": ("moments", "two_dim_fast", _two_dim_fast, 5),
     "grad_one_dim": ("moments", "grad_one_dim", _grad_one_dim, 3),
+    "two_dim_multi": ("moments_multi", "two_dim_multi", _two_dim_multi, 10),
     "grad_two_dim_fast": ("moments", "grad_two_dim_fast", _two_dim_fast, 5),
     # the direct kernels moments.one_dim, two_dim, grad_two_dim: oracles of tests/test_moments.py
     "one_dim": ("moments", "one_dim", lambda: _mom(_i(_D)), 2),
@@ -240,7 +245,8 @@ COMMANDS = {
     "exact": ("pair_split_blocks", "gather", "scatter", "draw_stratum", "tail_blocks"),
     "train": ("sparse_block",),  # the sparse path (one-hot tasks and p < trainer.DENSE_P)
     "train_dense": ("draw_batch", "csr_to_dense", "adamw"),  # the dense path (BLAS gradients)
-    "moments": ("trig_tables", "one_dim_fast", "two_dim_fast", "grad_one_dim", "grad_two_dim_fast"),
+    "moments": ("trig_tables", "one_dim_fast", "two_dim_fast", "grad_one_dim", "grad_two_dim_fast",
+                "two_dim_multi"),
     "residual": ("draw_rows", "adamw"),
     "monte_carlo": ("prepare", "bernoulli_chunks", "one_hot_chunks", "dense_chunks"),
 }

@@ -666,6 +666,7 @@ def _loss_group(weights: Weights, m: np.ndarray, ps, tol: float, max_factor_eval
             r = _loss(w, w_out, Task(m, d, p), tol, False, max_factor_evals, "auto", details["k1"],
                       entry_tol * max(0.5 * tol / err, 1e-2), (e1, e2))
             r.details["attempts"] += 1
+            r.details["group_size"] = len(ps)
             out.append(MomentsLoss(r.value, r.error, shared + time.perf_counter() - t1, None, r.details))
             continue
         _error_parts(details, g, w_out, live, m, norm, err, e_cut)
