@@ -190,6 +190,10 @@ def _two_dim_multi():  # w, ps (P,), c, t, k_max (P, d), pairs, tables, kmin, th
     return (_f(_D, _N), _f(2), _f(_D), _f(_D), _i(2, _D), _i(3), _i(3), _f(_D, 9, _N), _f(_D, 9, _N), 3, _f(2))
 
 
+def _one_dim_multi():  # w, ps (P,), c, t, k_max (d,), tables, kmin
+    return (_f(_D, _N), _f(2), _f(_D), _f(_D), _i(_D), _f(_D, 9, _N), _f(_D, 9, _N), 3)
+
+
 def _grad_one_dim():
     return _mom(_i(_D), 3, _f(_D, _N), _f(_D, _N))
 
@@ -230,6 +234,7 @@ KERNELS = {
     "two_dim_fast": ("moments", "two_dim_fast", _two_dim_fast, 5),
     "grad_one_dim": ("moments", "grad_one_dim", _grad_one_dim, 3),
     "two_dim_multi": ("moments_multi", "two_dim_multi", _two_dim_multi, 10),
+    "one_dim_multi": ("moments_multi", "one_dim_multi", _one_dim_multi, 5),
     "grad_two_dim_fast": ("moments", "grad_two_dim_fast", _two_dim_fast, 5),
     # the direct kernels moments.one_dim, two_dim, grad_two_dim: oracles of tests/test_moments.py
     "one_dim": ("moments", "one_dim", lambda: _mom(_i(_D)), 2),
@@ -246,7 +251,7 @@ COMMANDS = {
     "train": ("sparse_block",),  # the sparse path (one-hot tasks and p < trainer.DENSE_P)
     "train_dense": ("draw_batch", "csr_to_dense", "adamw"),  # the dense path (BLAS gradients)
     "moments": ("trig_tables", "one_dim_fast", "two_dim_fast", "grad_one_dim", "grad_two_dim_fast",
-                "two_dim_multi"),
+                "two_dim_multi", "one_dim_multi"),
     "residual": ("draw_rows", "adamw"),
     "monte_carlo": ("prepare", "bernoulli_chunks", "one_hot_chunks", "dense_chunks"),
 }

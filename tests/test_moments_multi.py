@@ -7,7 +7,7 @@ import pytest
 import ccsolve as cc
 import ccsolve.evaluation.moments as mm
 from ccsolve._kernels import moments as km
-from ccsolve._kernels.moments_multi import two_dim_multi
+from ccsolve._kernels.moments_multi import one_dim_multi, two_dim_multi
 
 
 @pytest.mark.parametrize("kmin", [2, 3])
@@ -31,6 +31,25 @@ def test_two_dim_multi_is_two_dim_fast_per_p(kmin):
         one = km.two_dim_fast(w, float(ps[u]), c, t, k_max[u].copy(), ia, ib, tc, ts, kmin, float(thr[u]))
         assert np.array_equal(multi[u, :, 2], one[:, 2])  # the same region, node for node
         np.testing.assert_allclose(multi[u][:, [0, 1, 3]], one[:, [0, 1, 3]], rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("kmin", [2, 3])
+def test_one_dim_multi_is_one_dim_fast_per_p(kmin):
+    """Every output of one_dim_multi, per p, equals one_dim_fast at that p on the shared lattice."""
+    rng = np.random.default_rng(4)
+    n, d = 9, 4
+    w = rng.normal(size=(d, n)) * 0.6
+    w[1, 3] = 0.0  # a zero weight: the z = 0 branch of the factor
+    t = 0.8 * np.abs(w).sum(axis=1)
+    c = 2.0 / t
+    ps = np.array([0.04, 0.2, 0.7])
+    k = np.array([40, 31, 44, 36], dtype=np.int64)
+    tc, ts = km.trig_tables(w, t, int(k.max()))
+    multi = one_dim_multi(w, ps, c, t, k, tc, ts, kmin)
+    for u in range(3):
+        one = km.one_dim_fast(w, float(ps[u]), c, t, k, tc, ts, kmin)
+        for a, b in zip(multi, one):
+            np.testing.assert_allclose(a[u], b, rtol=1e-12, atol=1e-15)
 
 
 def _model():
