@@ -6,7 +6,11 @@ Inputs: the p = 0.3 trained weights (bench_moments.weights_at, cached), the curv
 (np.geomspace(1e-3, 1, 100) in [--p-lo, --p-hi]), the lattice moments._loss_group builds for them (the
 arguments recorded from one grouped call). JIT warm-up outside the timing; best of --repeat.
 
+--settings RATIO:MAX ...: instead, the full 100-point curve (cc.loss_curve(method="auto"), tol --tol) with
+curve.AUTO_CURVE_GROUP_RATIO, AUTO_CURVE_GROUP_MAX set to each pair, two runs each.
+
     PYTHONPATH=. flock /tmp/timing.lock python benchmarks/bench_moments_multi.py [--p-lo 0.02 --p-hi 0.058]
+    PYTHONPATH=. flock /tmp/timing.lock python benchmarks/bench_moments_multi.py --settings 3:16 2:16 4:16
 """
 
 import argparse
@@ -53,6 +57,24 @@ def recorded(w, m, ps, tol):
     return rec
 
 
+def settings(w, m, grid, tol, specs):
+    import ccsolve.evaluation.curve as cv
+
+    task = cc.Task(m, 50, 0.5)
+    cc.loss_curve(w, task, grid[::20], tol=1e-4, method="auto", seed=1)  # JIT warm-up
+    print(f"load average before: {os.getloadavg()}")
+    for spec in specs:
+        ratio, size = spec.split(":")
+        cv.AUTO_CURVE_GROUP_RATIO, cv.AUTO_CURVE_GROUP_MAX = float(ratio), int(size)
+        runs = []
+        for _ in range(2):
+            c, secs = best(lambda: cc.loss_curve(w, task, grid, tol=tol, method="auto", seed=1), 1)
+            runs.append(secs)
+        print(f"groups {spec}: {' / '.join(f'{x:.2f}' for x in runs)} s, largest error {np.max(c.stderrs):.2e}",
+              flush=True)
+    print(f"load average after: {os.getloadavg()}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--p-lo", type=float, default=0.02)
@@ -60,11 +82,14 @@ def main():
     ap.add_argument("--tol", type=float, default=1e-6)
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--cache", default="/tmp/bench_moments_weights")
+    ap.add_argument("--settings", nargs="+", default=[], help="RATIO:MAX group settings for the full curve")
     a = ap.parse_args()
     m = cc.mixing.embedding(100, seed=0)
     os.makedirs(a.cache, exist_ok=True)
     w = weights_at(0.3, m, 2000, a.cache)
     grid = np.geomspace(1e-3, 1, 100)
+    if a.settings:
+        return settings(w, m, grid, a.tol, a.settings)
     ps = [float(p) for p in grid if a.p_lo < p <= a.p_hi]
     mo._loss_group(w, m, ps[:2], 1e-3, None, mo.K1_START)  # JIT warm-up (every kernel below)
     mo.moments_loss(w, cc.Task(m, 50, ps[0]), tol=1e-3)

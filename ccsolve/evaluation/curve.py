@@ -3,8 +3,9 @@
 Points with p <= AUTO_CURVE_STRAT_P share one stratified run (ccsolve.evaluation.stratified: E_1, E_2
 exact, the strata k >= 3 sampled once for all of them; at the smallest p no stratum needs sampling and the
 point is exact). The others come from the exact second moments (ccsolve.evaluation.moments, no sampling),
-walked in increasing p with each point's 1-D truncation search starting from its neighbour's; a point whose
-2-D sums would exceed AUTO_CURVE_MAX_EVALS joins the stratified run instead. Measured crossover:
+walked in increasing p in groups of neighbours evaluated on one lattice (moments._loss_group: the factors
+shared by every p of a group computed once), each group's 1-D truncation search starting from the previous
+group's; a point whose 2-D sums would exceed AUTO_CURVE_MAX_EVALS joins the stratified run instead. Measured crossover:
 docs/benchmarks.md ("The 100-point curve").
 
 Layer 2 (an evaluator).
