@@ -18,13 +18,12 @@ import os
 import time
 
 import numpy as np
+from bench_moments import weights_at
 
 import ccsolve as cc
 import ccsolve._kernels.moments as km
 import ccsolve._kernels.moments_multi as kmm
 from ccsolve.evaluation import moments as mo
-
-from bench_moments import weights_at
 
 
 def best(f, repeat):
@@ -39,7 +38,7 @@ def best(f, repeat):
 def recorded(w, m, ps, tol):
     """The arguments of the last two_dim_multi and one_dim_multi calls of one _loss_group."""
     rec = {}
-    orig2, orig1 = kmm.two_dim_multi, kmm.one_dim_multi
+    orig2, orig1 = kmm.two_dim_multi, km.one_dim_multi
 
     def r2(*a):
         rec["two"] = a
@@ -49,11 +48,11 @@ def recorded(w, m, ps, tol):
         rec["one"] = a
         return orig1(*a)
 
-    kmm.two_dim_multi, kmm.one_dim_multi = r2, r1
+    kmm.two_dim_multi, km.one_dim_multi = r2, r1
     try:
         mo._loss_group(w, m, ps, tol, None, mo.K1_START)
     finally:
-        kmm.two_dim_multi, kmm.one_dim_multi = orig2, orig1
+        kmm.two_dim_multi, km.one_dim_multi = orig2, orig1
     return rec
 
 
@@ -104,7 +103,7 @@ def main():
     print(f"2-D: {len(pv)} x two_dim_fast {t_single:.3f} s, two_dim_multi {t_multi:.3f} s, "
           f"ratio {t_single / t_multi:.2f}x, max rel diff {diff:.1e}")
     wl, pv, c, t, kvec, tc, ts, kmin = rec["one"]
-    multi, t_multi = best(lambda: kmm.one_dim_multi(*rec["one"]), a.repeat)
+    multi, t_multi = best(lambda: km.one_dim_multi(*rec["one"]), a.repeat)
     singles, t_single = best(lambda: [km.one_dim_fast(wl, float(p), c, t, kvec, tc, ts, kmin) for p in pv], a.repeat)
     diff = max(np.abs(x[u] - y).max() / max(np.abs(y).max(), 1e-300)
                for u, s in enumerate(singles) for x, y in zip(multi, s))

@@ -234,7 +234,7 @@ KERNELS = {
     "two_dim_fast": ("moments", "two_dim_fast", _two_dim_fast, 5),
     "grad_one_dim": ("moments", "grad_one_dim", _grad_one_dim, 3),
     "two_dim_multi": ("moments_multi", "two_dim_multi", _two_dim_multi, 10),
-    "one_dim_multi": ("moments_multi", "one_dim_multi", _one_dim_multi, 5),
+    "one_dim_multi": ("moments", "one_dim_multi", _one_dim_multi, 5),
     "grad_two_dim_fast": ("moments", "grad_two_dim_fast", _two_dim_fast, 5),
     # the direct kernels moments.one_dim, two_dim, grad_two_dim: oracles of tests/test_moments.py
     "one_dim": ("moments", "one_dim", lambda: _mom(_i(_D)), 2),

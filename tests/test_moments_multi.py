@@ -7,7 +7,8 @@ import pytest
 import ccsolve as cc
 import ccsolve.evaluation.moments as mm
 from ccsolve._kernels import moments as km
-from ccsolve._kernels.moments_multi import one_dim_multi, two_dim_multi
+from ccsolve._kernels.moments import one_dim_multi
+from ccsolve._kernels.moments_multi import two_dim_multi
 
 
 @pytest.mark.parametrize("kmin", [2, 3])
@@ -35,7 +36,8 @@ def test_two_dim_multi_is_two_dim_fast_per_p(kmin):
 
 @pytest.mark.parametrize("kmin", [2, 3])
 def test_one_dim_multi_is_one_dim_fast_per_p(kmin):
-    """Every output of one_dim_multi, per p, equals one_dim_fast at that p on the shared lattice."""
+    """Every output of one_dim_multi, per p, equals one_dim_fast (its one-p case; against the direct kernel
+    one_dim in tests/test_moments.py) at that p on the shared lattice: the p do not mix."""
     rng = np.random.default_rng(4)
     n, d = 9, 4
     w = rng.normal(size=(d, n)) * 0.6

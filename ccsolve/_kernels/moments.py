@@ -413,31 +413,43 @@ def _g12_parts(zr, zi, shr, shi, chr_, chi):
 
 
 @njit(cache=True, parallel=PRANGE_ONLY)
-def one_dim_fast(w_in, p, c, t_per, k_max, tc, ts, kmin):
-    """Same sums as one_dim, with sinh/cosh(s w_i) from the cached trig tables (trig_tables, m >= 0 half)
-    and sinh/cosh of the real part once per neuron instead of a complex exp per factor.
+def one_dim_multi(w_in, ps, c, t_per, k_max, tc, ts, kmin):
+    """The sums of one_dim for the P values ps (P,) on one lattice, with sinh/cosh(s w_i) from the cached trig
+    tables (trig_tables, m >= 0 half) and sinh/cosh of the real part once per neuron instead of a complex exp
+    per factor: (relu (P, d, 2), sq (P, d, 2), x (P, d, n, 2), rx (P, d, n, 2), tail (P, d, K + 1)).
 
-    kmin = 2: the measure without the strata k = 0, 1 (as one_dim); kmin = 3: also without k = 2 (its
-    transform is p^2 (1-p)^(n-2) e_2(phi), e_2 = ((sum phi)^2 - sum phi^2) / 2, removed the same way; for the
-    cross moments, the other n - 1 coordinates lose their strata 0 and 1)."""
+    Shared by the P values per node: sinh / cosh (s w_i), phi_i and the cross payoffs g1, g2; per p: the
+    factors, their prefix / suffix products and the sums (16 p: 3.4x the 16 one-p calls,
+    docs/benchmarks.md). kmin = 2: the measure without the strata k = 0, 1
+    (as one_dim); kmin = 3: also without k = 2 (its transform is p^2 (1-p)^(n-2) e_2(phi), e_2 = ((sum
+    phi)^2 - sum phi^2) / 2, removed the same way; for the cross moments, the other n - 1 coordinates lose
+    their strata 0 and 1)."""
     d, n = w_in.shape
+    n_p = ps.shape[0]
     k_tab = (tc.shape[2] - 1) // 2
     kk = k_max.max()
-    out_relu = np.zeros((d, 2))
-    out_sq = np.zeros((d, 2))
-    out_x = np.zeros((d, n, 2))
-    out_rx = np.zeros((d, n, 2))
-    tail = np.zeros((d, kk + 1))
-    q0 = (1.0 - p) ** n
-    q1 = p * (1.0 - p) ** (n - 1)
-    q1j = (1.0 - p) ** (n - 1)
-    q2 = p * p * (1.0 - p) ** (n - 2) if kmin >= 3 else 0.0
-    q2j = p * (1.0 - p) ** (n - 2) if kmin >= 3 else 0.0
+    out_relu = np.zeros((n_p, d, 2))
+    out_sq = np.zeros((n_p, d, 2))
+    out_x = np.zeros((n_p, d, n, 2))
+    out_rx = np.zeros((n_p, d, n, 2))
+    tail = np.zeros((n_p, d, kk + 1))
+    q0 = np.empty(n_p)
+    q1 = np.empty(n_p)
+    q1j = np.empty(n_p)
+    q2 = np.empty(n_p)
+    q2j = np.empty(n_p)
+    for u in range(n_p):
+        p = ps[u]
+        q0[u] = (1.0 - p) ** n
+        q1[u] = p * (1.0 - p) ** (n - 1)
+        q1j[u] = (1.0 - p) ** (n - 1)
+        q2[u] = p * p * (1.0 - p) ** (n - 2) if kmin >= 3 else 0.0
+        q2j[u] = p * (1.0 - p) ** (n - 2) if kmin >= 3 else 0.0
     for a in prange(d):
         h = 2.0 * np.pi / t_per[a]
         f = np.empty(n, dtype=np.complex128)
-        shz = np.empty(n, dtype=np.complex128)
-        chz = np.empty(n, dtype=np.complex128)
+        g1s_ = np.empty(n, dtype=np.complex128)
+        g2s_ = np.empty(n, dtype=np.complex128)
         pre = np.empty(n + 1, dtype=np.complex128)
         suf = np.empty(n + 1, dtype=np.complex128)
         al = np.empty(n)
@@ -457,54 +469,68 @@ def one_dim_fast(w_in, p, c, t_per, k_max, tc, ts, kmin):
             for i in range(n):
                 cb = tc[a, i, k_tab + m]
                 sb = ts[a, i, k_tab + m]
-                shz[i] = complex(sha[i] * cb, cha[i] * sb)
-                chz[i] = complex(cha[i] * cb, sha[i] * sb)
+                shz = complex(sha[i] * cb, cha[i] * sb)
+                chz = complex(cha[i] * cb, sha[i] * sb)
                 beta = m * h * w_in[a, i]
                 r2 = al[i] * al[i] + beta * beta
                 if r2 > 1e-200:
-                    sh = shz[i] * complex(al[i], -beta) / r2
+                    sh = shz * complex(al[i], -beta) / r2
                 else:
                     sh = 1.0 + 0.0j
                 one += sh
                 two += sh * sh
                 phis[i] = sh
-                f[i] = (1.0 - p) + p * sh
-            pre[0] = 1.0
-            for i in range(n):
-                pre[i + 1] = pre[i] * f[i]
-            suf[n] = 1.0
-            for i in range(n - 1, -1, -1):
-                suf[i] = suf[i + 1] * f[i]
-            hi = pre[n] - q0 - q1 * one - q2 * 0.5 * (one * one - two)
+                g1, g2 = _g12_parts(al[i], beta, shz.real, shz.imag, chz.real, chz.imag)
+                g1s_[i] = g1
+                g2s_[i] = g2
             g1s = 1.0 / (s * s)
-            v1 = (wgt * g1s * hi).real
-            v2 = (wgt * 2.0 * g1s / s * hi).real
-            tail[a, m] = abs(g1s * hi)
-            out_relu[a, 0] += v1
-            out_sq[a, 0] += v2
-            if m <= half:
-                out_relu[a, 1] += v1
-                out_sq[a, 1] += v2
-            for j in range(n):
-                rest = pre[j] * suf[j + 1] - q1j - q2j * (one - phis[j])
-                base = wgt * g1s * p * rest
-                g1, g2 = _g12_parts(al[j], m * h * w_in[a, j], shz[j].real, shz[j].imag,
-                                    chz[j].real, chz[j].imag)
-                vx = (base * g1).real
-                vr = (base * g2).real
-                out_x[a, j, 0] += vx
-                out_rx[a, j, 0] += vr
+            for u in range(n_p):
+                p = ps[u]
+                for i in range(n):
+                    f[i] = (1.0 - p) + p * phis[i]
+                pre[0] = 1.0
+                for i in range(n):
+                    pre[i + 1] = pre[i] * f[i]
+                suf[n] = 1.0
+                for i in range(n - 1, -1, -1):
+                    suf[i] = suf[i + 1] * f[i]
+                hi = pre[n] - q0[u] - q1[u] * one - q2[u] * 0.5 * (one * one - two)
+                v1 = (wgt * g1s * hi).real
+                v2 = (wgt * 2.0 * g1s / s * hi).real
+                tail[u, a, m] = abs(g1s * hi)
+                out_relu[u, a, 0] += v1
+                out_sq[u, a, 0] += v2
                 if m <= half:
-                    out_x[a, j, 1] += vx
-                    out_rx[a, j, 1] += vr
+                    out_relu[u, a, 1] += v1
+                    out_sq[u, a, 1] += v2
+                for j in range(n):
+                    rest = pre[j] * suf[j + 1] - q1j[u] - q2j[u] * (one - phis[j])
+                    base = wgt * g1s * p * rest
+                    vx = (base * g1s_[j]).real
+                    vr = (base * g2s_[j]).real
+                    out_x[u, a, j, 0] += vx
+                    out_rx[u, a, j, 0] += vr
+                    if m <= half:
+                        out_x[u, a, j, 1] += vx
+                        out_rx[u, a, j, 1] += vr
         sc = 2.0 / t_per[a]
-        for r in range(2):
-            out_relu[a, r] *= sc
-            out_sq[a, r] *= sc
-            for j in range(n):
-                out_x[a, j, r] *= sc
-                out_rx[a, j, r] *= sc
+        for u in range(n_p):
+            for r in range(2):
+                out_relu[u, a, r] *= sc
+                out_sq[u, a, r] *= sc
+                for j in range(n):
+                    out_x[u, a, j, r] *= sc
+                    out_rx[u, a, j, r] *= sc
     return out_relu, out_sq, out_x, out_rx, tail
+
+
+@njit(cache=True)
+def one_dim_fast(w_in, p, c, t_per, k_max, tc, ts, kmin):
+    """Same sums as one_dim, from the trig tables: one_dim_multi at the one p (its slices)."""
+    ps = np.empty(1)
+    ps[0] = p
+    relu, sq, x, rx, tail = one_dim_multi(w_in, ps, c, t_per, k_max, tc, ts, kmin)
+    return relu[0], sq[0], x[0], rx[0], tail[0]
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The Fourier sums of the exact second moments for several p on one lattice (private; called by
-ccsolve.evaluation.moments for loss curves): two_dim_multi (the 2-D sums, as two_dim_fast) and one_dim_multi
-(the 1-D sums, as one_dim_fast).
+ccsolve.evaluation.moments for loss curves): two_dim_multi, the 2-D sums of two_dim_fast. (The 1-D sums'
+counterpart, one_dim_multi, is in ._kernels.moments, where one_dim_fast is its one-p case.)
 
 Every factor of the 2-D transforms is (1 - p) + p phi_i with phi_i = sinh(z_i) / z_i, and phi_i depends on
 the lattice (period, damping, node) but not on p; so are the stratum corrections e_1 = sum phi_i and
@@ -12,7 +12,7 @@ its own region only, so every slice of the result is what two_dim_fast gives for
 The 1-D sums share the same way: phi_i and the cross payoffs g1, g2 once per node, the prefix / suffix
 products per p.
 
-Measured (P = 15-16, trained weights, p = 0.02-0.057, 2 threads): two_dim_multi 2.6x, one_dim_multi 3.1-3.4x
+Measured (P = 15-16, trained weights, p = 0.02-0.057, 2 threads): two_dim_multi 2.6x, one_dim_multi 3.4x
 the P calls of the single-p kernel on the same lattice (docs/benchmarks.md).
 """
 
@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .moments import CUT_RATIO, _g12_parts, _phi2
+from .moments import CUT_RATIO, _phi2
 from .parallel import PRANGE_ONLY
 
 
@@ -209,108 +209,3 @@ def two_dim_multi(w_in, ps, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, thr
             out[u, t, 3] = acc[u, 2] * sc
     return out
 
-
-@njit(cache=True, parallel=PRANGE_ONLY)
-def one_dim_multi(w_in, ps, c, t_per, k_max, tc, ts, kmin):
-    """one_dim_fast for the P values ps (P,) on one lattice: (relu (P, d, 2), sq (P, d, 2), x (P, d, n, 2),
-    rx (P, d, n, 2), tail (P, d, K + 1)), each slice what one_dim_fast gives at that p. Shared per node:
-    sinh / cosh (s w_i), phi_i and the cross payoffs g1, g2; per p: the factors, their prefix / suffix
-    products and the sums."""
-    d, n = w_in.shape
-    n_p = ps.shape[0]
-    k_tab = (tc.shape[2] - 1) // 2
-    kk = k_max.max()
-    out_relu = np.zeros((n_p, d, 2))
-    out_sq = np.zeros((n_p, d, 2))
-    out_x = np.zeros((n_p, d, n, 2))
-    out_rx = np.zeros((n_p, d, n, 2))
-    tail = np.zeros((n_p, d, kk + 1))
-    q0 = np.empty(n_p)
-    q1 = np.empty(n_p)
-    q1j = np.empty(n_p)
-    q2 = np.empty(n_p)
-    q2j = np.empty(n_p)
-    for u in range(n_p):
-        p = ps[u]
-        q0[u] = (1.0 - p) ** n
-        q1[u] = p * (1.0 - p) ** (n - 1)
-        q1j[u] = (1.0 - p) ** (n - 1)
-        q2[u] = p * p * (1.0 - p) ** (n - 2) if kmin >= 3 else 0.0
-        q2j[u] = p * (1.0 - p) ** (n - 2) if kmin >= 3 else 0.0
-    for a in prange(d):
-        h = 2.0 * np.pi / t_per[a]
-        f = np.empty(n, dtype=np.complex128)
-        g1s_ = np.empty(n, dtype=np.complex128)
-        g2s_ = np.empty(n, dtype=np.complex128)
-        pre = np.empty(n + 1, dtype=np.complex128)
-        suf = np.empty(n + 1, dtype=np.complex128)
-        al = np.empty(n)
-        sha = np.empty(n)
-        cha = np.empty(n)
-        for i in range(n):
-            al[i] = c[a] * w_in[a, i]
-            sha[i] = np.sinh(al[i])
-            cha[i] = np.cosh(al[i])
-        half = k_max[a] // 2
-        phis = np.empty(n, dtype=np.complex128)
-        for m in range(k_max[a] + 1):
-            s = complex(c[a], m * h)
-            wgt = 0.5 if m == 0 else 1.0
-            one = 0.0j
-            two = 0.0j
-            for i in range(n):
-                cb = tc[a, i, k_tab + m]
-                sb = ts[a, i, k_tab + m]
-                shz = complex(sha[i] * cb, cha[i] * sb)
-                chz = complex(cha[i] * cb, sha[i] * sb)
-                beta = m * h * w_in[a, i]
-                r2 = al[i] * al[i] + beta * beta
-                if r2 > 1e-200:
-                    sh = shz * complex(al[i], -beta) / r2
-                else:
-                    sh = 1.0 + 0.0j
-                one += sh
-                two += sh * sh
-                phis[i] = sh
-                g1, g2 = _g12_parts(al[i], beta, shz.real, shz.imag, chz.real, chz.imag)
-                g1s_[i] = g1
-                g2s_[i] = g2
-            g1s = 1.0 / (s * s)
-            for u in range(n_p):
-                p = ps[u]
-                for i in range(n):
-                    f[i] = (1.0 - p) + p * phis[i]
-                pre[0] = 1.0
-                for i in range(n):
-                    pre[i + 1] = pre[i] * f[i]
-                suf[n] = 1.0
-                for i in range(n - 1, -1, -1):
-                    suf[i] = suf[i + 1] * f[i]
-                hi = pre[n] - q0[u] - q1[u] * one - q2[u] * 0.5 * (one * one - two)
-                v1 = (wgt * g1s * hi).real
-                v2 = (wgt * 2.0 * g1s / s * hi).real
-                tail[u, a, m] = abs(g1s * hi)
-                out_relu[u, a, 0] += v1
-                out_sq[u, a, 0] += v2
-                if m <= half:
-                    out_relu[u, a, 1] += v1
-                    out_sq[u, a, 1] += v2
-                for j in range(n):
-                    rest = pre[j] * suf[j + 1] - q1j[u] - q2j[u] * (one - phis[j])
-                    base = wgt * g1s * p * rest
-                    vx = (base * g1s_[j]).real
-                    vr = (base * g2s_[j]).real
-                    out_x[u, a, j, 0] += vx
-                    out_rx[u, a, j, 0] += vr
-                    if m <= half:
-                        out_x[u, a, j, 1] += vx
-                        out_rx[u, a, j, 1] += vr
-        sc = 2.0 / t_per[a]
-        for u in range(n_p):
-            for r in range(2):
-                out_relu[u, a, r] *= sc
-                out_sq[u, a, r] *= sc
-                for j in range(n):
-                    out_x[u, a, j, r] *= sc
-                    out_rx[u, a, j, r] *= sc
-    return out_relu, out_sq, out_x, out_rx, tail

@@ -250,7 +250,7 @@ def _restricted_group(w: np.ndarray, ps, tols, kmin: int, k1_max: int, k2_max: i
         if n_p == 1:
             one = [k.one_dim_fast(w, ps[0], c, t_per, kvec, tc, ts, kmin)]
         else:
-            from .._kernels.moments_multi import one_dim_multi
+            from .._kernels.moments import one_dim_multi
 
             one = list(zip(*one_dim_multi(w, np.asarray(ps, dtype=float), c, t_per, kvec, tc, ts, kmin)))
         worst = max(max(np.abs(s[..., 0] - s[..., 1]).max(initial=0) for s in res[:4]) / tol
