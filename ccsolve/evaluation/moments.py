@@ -555,6 +555,14 @@ def _error_parts(details, g, w_out, live, m, norm, err, e_cut):
     details["error_parts"] = {"truncation": max(err - e_cut - e_alias, 0.0), "cut": e_cut, "alias": e_alias}
 
 
+def _record(details, entry_tol, low_strata, dead, full, p):
+    """The last details of a result: its entry tolerance, low strata, dead neurons and the moments."""
+    details["entry_tol"] = entry_tol
+    details["low_strata"] = low_strata
+    details["dead_neurons"] = int(dead)
+    details["moments"] = Moments(*full, p, dict(details))
+
+
 def _loss(w, w_out, task, tol, grad, max_factor_evals, low_strata, k1_start=None, entry_tol=None,
           low_losses=None) -> MomentsLoss:
     """moments_loss at (w, w_out), or at (w, the optimal readout) if w_out is None. entry_tol: the first
@@ -591,7 +599,7 @@ def _loss(w, w_out, task, tol, grad, max_factor_evals, low_strata, k1_start=None
     w_out = w_out_p
     _error_parts(details, g, w_out, live, m, norm, err, e_cut)
     details["attempts"] = attempt + 1
-    hh, hx, hr, h1, hh_e, hx_e, hr_e, h1_e = full
+    hh, hx, hr = full[:3]
     cc = hr + hx @ m.T
     weights = Weights(w, w_out)
     value = loss / norm
@@ -630,10 +638,7 @@ def _loss(w, w_out, task, tol, grad, max_factor_evals, low_strata, k1_start=None
             e2 = pair_loss(weights, m)
         value += sw[1] * e1 + sw[2] * e2
         details["E_1"], details["E_2"] = e1, e2
-    details["entry_tol"] = entry_tol
-    details["low_strata"] = low_strata
-    details["dead_neurons"] = int(d - wl.shape[0])
-    details["moments"] = Moments(hh, hx, hr, h1, hh_e, hx_e, hr_e, h1_e, p, dict(details))
+    _record(details, entry_tol, low_strata, d - wl.shape[0], full, p)
     return MomentsLoss(float(value), err, time.perf_counter() - t0, gw, details, g_in,
                       weights if optimal else None)
 
@@ -681,10 +686,7 @@ def _loss_group(weights: Weights, m: np.ndarray, ps, tol: float, max_factor_eval
             sw = stratum_weights(n, p)
             value += sw[1] * e1 + sw[2] * e2
             details["E_1"], details["E_2"] = e1, e2
-        details["entry_tol"] = entry_tol
-        details["low_strata"] = low_strata
-        details["dead_neurons"] = int(d - wl.shape[0])
         details["group_size"] = len(ps)
-        details["moments"] = Moments(*full, p, dict(details))
+        _record(details, entry_tol, low_strata, d - wl.shape[0], full, p)
         out.append(MomentsLoss(float(value), err, shared + time.perf_counter() - t1, None, details))
     return out
