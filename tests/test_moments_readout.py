@@ -74,6 +74,8 @@ def test_optimal_readout_method_argument():
     one_hot = cc.Task(task.mixing, D, one_hot=True)
     np.testing.assert_array_equal(optimal_readout(_w_in(), one_hot, method="moments").W_out,
                                   optimal_readout(_w_in(), one_hot).W_out)
+    with pytest.raises(ValueError, match="method"):  # checked on one-hot tasks too, though they ignore it
+        optimal_readout(_w_in(), one_hot, method="exact")
     with pytest.raises(ValueError, match="Bernoulli"):
         moments_readout(_w_in(), one_hot)
 

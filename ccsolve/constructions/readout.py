@@ -88,6 +88,7 @@ def optimal_readout(W_in, task: Task, n_samples: int = 1 << 18, seed=0, method: 
     task = check_task(task)
     w_in = as_w_in(W_in, task.n_features)
     n = task.n_features
+    v.choice("method", method, {"sampled", "moments"})  # also for one-hot tasks, which do not use it
     if task.one_hot:
         P = np.maximum(w_in, 0.0)
         N = np.maximum(-w_in, 0.0)
@@ -95,7 +96,6 @@ def optimal_readout(W_in, task: Task, n_samples: int = 1 << 18, seed=0, method: 
         rhs = np.hstack([np.eye(n) + task.mixing, -task.mixing]).T  # (2n, n)
         w_out = np.linalg.lstsq(lhs, rhs, rcond=None)[0].T
         return Weights(w_in, w_out)
-    v.choice("method", method, {"sampled", "moments"})
     if method == "moments":
         from ..evaluation.moments import moments_readout
 
