@@ -5,7 +5,8 @@ moments_loss(tol) against a reference moments_loss(tol=--ref-tol), printing the 
 their ratio and the estimate's parts (truncation refinement, cross cut, alias bound). A ratio above 1 is an
 estimate that did not cover the error. --grouped: the points of --ps evaluated as loss_curve(method="auto")
 evaluates its moments points (cut into groups by curve._groups, each group on one lattice by
-moments._loss_group), each against its own single-point reference.
+moments._loss_group; here also at p <= 0.02, which loss_curve gives to the stratified run), each against its
+own single-point reference.
 
     PYTHONPATH=. python benchmarks/check_moments_error.py [--ps 0.02 0.05 0.1 0.2 0.5 1] [--tols 1e-6 1e-5]
     PYTHONPATH=. python benchmarks/check_moments_error.py --grouped --ps 0.02 0.03 0.045 0.06 0.1 0.15 0.25 0.5

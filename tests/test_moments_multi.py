@@ -34,6 +34,75 @@ def test_two_dim_multi_is_two_dim_fast_per_p(kmin):
         np.testing.assert_allclose(multi[u][:, [0, 1, 3]], one[:, [0, 1, 3]], rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("k_tab", [3, 80])
+def test_two_dim_multi_edge_cases(k_tab):
+    """Very unequal boxes (some 0), one p, pairs with a > b, and tables narrower (the unpadded row) or much
+    wider than the boxes: still two_dim_fast per p."""
+    rng = np.random.default_rng(9)
+    n, d = 7, 4
+    w = rng.normal(size=(d, n)) * 0.5
+    t = 0.9 * np.abs(w).sum(axis=1)
+    c = 2.0 / t
+    tc, ts = km.trig_tables(w, t, k_tab)
+    pa = np.array([0, 2, 3, 1], dtype=np.int64)
+    pb = np.array([1, 0, 1, 3], dtype=np.int64)
+    k_all = np.array([[60, 50, 2, 0], [1, 3, 70, 40], [0, 0, 0, 1]], dtype=np.int64)
+    for ps, k_max, thr in ((np.array([0.1, 0.3, 0.6]), np.minimum(k_all, k_tab), np.array([1e-9, 1e-2, 1e-6])),
+                           (np.array([0.2]), np.minimum(k_all[:1], k_tab), np.array([1e-8]))):
+        multi = two_dim_multi(w, ps, c, t, k_max, pa, pb, tc, ts, 3, thr)
+        for u in range(ps.size):
+            one = km.two_dim_fast(w, float(ps[u]), c, t, k_max[u].copy(), pa, pb, tc, ts, 3, float(thr[u]))
+            assert np.array_equal(multi[u, :, 2], one[:, 2])
+            np.testing.assert_allclose(multi[u][:, [0, 1, 3]], one[:, [0, 1, 3]], rtol=1e-12, atol=1e-15)
+
+
+def test_curve_groups():
+    """curve._groups: consecutive p, at most AUTO_CURVE_GROUP_RATIO x the first and AUTO_CURVE_GROUP_MAX
+    points, a new group where the low strata change."""
+    from ccsolve.evaluation import curve as cv
+
+    ps = np.geomspace(0.021, 1.0, 60)
+    groups = cv._groups(ps, list(range(ps.size)), 100, 1e-6)
+    assert [i for g in groups for i in g] == list(range(ps.size))
+    for g in groups:
+        assert len(g) <= cv.AUTO_CURVE_GROUP_MAX
+        assert ps[g[-1]] <= cv.AUTO_CURVE_GROUP_RATIO * ps[g[0]]
+        assert len({mm._kmin(float(ps[i]), 100, 1e-6, "auto") for i in g}) == 1
+    for g, h in zip(groups, groups[1:]):  # each group is as long as the rules allow
+        full = len(g) == cv.AUTO_CURVE_GROUP_MAX
+        far = ps[h[0]] > cv.AUTO_CURVE_GROUP_RATIO * ps[g[0]]
+        kmin_changes = mm._kmin(float(ps[h[0]]), 100, 1e-6, "auto") != mm._kmin(float(ps[g[0]]), 100, 1e-6, "auto")
+        assert full or far or kmin_changes
+
+
+def test_curve_cost_cap_inside_a_group(monkeypatch):
+    """A group refused by the cost cap is redone point by point: the points under the cap by the moments,
+    the other by the stratified run; every value within its error of a tight moments_loss (4 SE for the
+    stratified point)."""
+    from ccsolve.evaluation import curve as cv
+
+    rng = np.random.default_rng(8)
+    n, d = 24, 6
+    w = cc.Weights(rng.normal(size=(d, n)) * 0.4, rng.normal(size=(n, d)) * 0.3)
+    task = cc.Task(rng.normal(size=(n, n)) * 0.05, d, 0.5)
+    ps = [0.03, 0.04, 0.06]
+    boxes = [mm.moments_loss(w, cc.Task(task.mixing, d, p), tol=1e-5).details["factor_evals_2d_box"] for p in ps]
+    big = int(np.argmax(boxes))
+    assert len(set(boxes)) == 3
+
+    def refused(*args, **kwargs):
+        raise mm.CostCapExceeded("the group's 2-D sums exceed the cap")
+
+    monkeypatch.setattr(mm, "_loss_group", refused)
+    monkeypatch.setattr(cv, "AUTO_CURVE_MAX_EVALS", (sorted(boxes)[1] + sorted(boxes)[2]) / 2)
+    c = cc.loss_curve(w, task, ps, tol=1e-5, method="auto", seed=3)
+    assert c.methods == tuple("stratified" if i == big else "moments" for i in range(3))
+    for i, p in enumerate(ps):
+        ref = mm.moments_loss(w, cc.Task(task.mixing, d, p), tol=1e-7)
+        assert abs(c.values[i] - ref.value) <= 4 * c.stderrs[i] + ref.error
+    assert np.all(c.point_seconds > 0)
+
+
 @pytest.mark.parametrize("kmin", [2, 3])
 def test_one_dim_multi_is_one_dim_fast_per_p(kmin):
     """Every output of one_dim_multi, per p, equals one_dim_fast (its one-p case; against the direct kernel

@@ -69,22 +69,28 @@ def auto_curve(weights: Weights, task: Task, ps: np.ndarray, tol: float, seed, p
             try:
                 rs = _loss_group(weights, task.mixing, [float(ps[i]) for i in group], tol, AUTO_CURVE_MAX_EVALS,
                                  max(K1_START, k1 // 2))
+                failed = 0.0
             except CostCapExceeded:  # the points one by one: those under the cap by the moments
+                failed = (time.perf_counter() - t0) / len(group)  # the refused group call, shared
                 rs = []
                 for i in group:
+                    t1 = time.perf_counter()
                     try:
-                        rs.append(_curve_point(weights, Task(task.mixing, task.n_neurons, float(ps[i])), tol,
-                                               AUTO_CURVE_MAX_EVALS, max(K1_START, k1 // 2)))
+                        r = _curve_point(weights, Task(task.mixing, task.n_neurons, float(ps[i])), tol,
+                                         AUTO_CURVE_MAX_EVALS, max(K1_START, k1 // 2))
                     except CostCapExceeded:
                         rs.append(None)
+                        secs[i] = failed + time.perf_counter() - t1  # plus its share of the stratified run
+                        continue
+                    rs.append(r)
+                    k1 = r.details["k1"]
             for i, r in zip(group, rs):
                 if r is None:
                     strat.append(i)
-                    secs[i] = (time.perf_counter() - t0) / len(group)
                     continue
                 values[i], errors[i], trunc[i], methods[i] = r.value, r.error, r.error, "moments"
                 k1 = r.details["k1"]
-                secs[i] = r.seconds
+                secs[i] = r.seconds + failed
             bar.update(len(group))
     strata, n_samples = None, 0
     if strat:
@@ -97,5 +103,5 @@ def auto_curve(weights: Weights, task: Task, ps: np.ndarray, tol: float, seed, p
             errors[i] = float(np.hypot(stat[i], trunc[i]))
             # no sampled stratum weighs on this point: the exact strata within their truncation bound
             methods[i] = "stratified" if stat[i] > 0 else "exact"
-        secs[strat] = (time.perf_counter() - t0) / len(strat)
+        secs[strat] += (time.perf_counter() - t0) / len(strat)
     return values, errors, stat, trunc, strata, n_samples, tuple(methods), secs

@@ -564,9 +564,10 @@ def _record(details, entry_tol, low_strata, dead, full, p):
 
 
 def _loss(w, w_out, task, tol, grad, max_factor_evals, low_strata, k1_start=None, entry_tol=None,
-          low_losses=None) -> MomentsLoss:
+          low_losses=None, passes: int = 4) -> MomentsLoss:
     """moments_loss at (w, w_out), or at (w, the optimal readout) if w_out is None. entry_tol: the first
-    pass's per-entry tolerance (default _first_entry_tol); low_losses: (E_1, E_2) if already known."""
+    pass's per-entry tolerance (default _first_entry_tol); low_losses: (E_1, E_2) if already known; passes:
+    at most this many passes of the truncation search."""
     if task.one_hot:
         raise ValueError("moments_loss needs a Bernoulli task (one_hot=False); one-hot tasks have closed forms")
     grad = v.boolean("grad", grad)
@@ -586,14 +587,14 @@ def _loss(w, w_out, task, tol, grad, max_factor_evals, low_strata, k1_start=None
     low_q = _low_quadratic(w, m, p) if optimal and kmin == 3 else None
     if entry_tol is None:
         entry_tol = _first_entry_tol(p, tol, kmin)
-    for attempt in range(4):
+    for attempt in range(passes):
         parts = _restricted(wl, p, entry_tol, kmin, 4096, 400, max_factor_evals,
                             K1_START if k1_start is None else k1_start)
         k1_start = parts[-1]["k1"]  # a retry only tightens: start where this pass ended
         details = parts[-1]
         loss, err, e_cut, w_out_p, g, full = _assemble(parts, w, None if optimal else w_out, live, m, p, kmin,
                                                        low_q)
-        if err <= tol or attempt == 3:
+        if err <= tol or attempt == passes - 1:
             break
         entry_tol *= max(0.5 * tol / err, 1e-2)
     w_out = w_out_p
@@ -674,7 +675,7 @@ def _loss_group(weights: Weights, m: np.ndarray, ps, tol: float, max_factor_eval
         loss, err, e_cut, _, g, full = _assemble(parts, w, w_out, live, m, p, kmin, None)
         if err > tol:  # as moments_loss's retry, alone
             r = _loss(w, w_out, Task(m, d, p), tol, False, max_factor_evals, "auto", details["k1"],
-                      entry_tol * max(0.5 * tol / err, 1e-2), (e1, e2))
+                      entry_tol * max(0.5 * tol / err, 1e-2), (e1, e2), passes=3)  # 4 passes in all
             r.details["attempts"] += 1
             r.details["group_size"] = len(ps)
             out.append(MomentsLoss(r.value, r.error, shared + time.perf_counter() - t1, None, r.details))
