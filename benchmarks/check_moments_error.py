@@ -15,11 +15,10 @@ own single-point reference.
 import argparse
 
 import numpy as np
+from check_moments_cut import weight_sets
 
 import ccsolve as cc
 from ccsolve.evaluation.moments import moments_loss
-
-from check_moments_cut import weight_sets
 
 
 def grouped(w, m, ps, tol):
