@@ -216,6 +216,33 @@ def _phi2(cb, sb, m2, ca1, sa1, b1, tb, ali, shi, chi, guard):
     return (aa * ali + bb * beta) * inv, (bb * ali - aa * beta) * inv
 
 
+@njit(cache=True, inline="always")
+def _pair_alpha(w_in, c, a, b):
+    """Per coordinate i of pair (a, b): alpha_i = c_a w_ai + c_b w_bi and sinh / cosh(alpha_i), (n,) each."""
+    n = w_in.shape[1]
+    al = np.empty(n)
+    sha = np.empty(n)
+    cha = np.empty(n)
+    for i in range(n):
+        al[i] = c[a] * w_in[a, i] + c[b] * w_in[b, i]
+        sha[i] = np.sinh(al[i])
+        cha[i] = np.cosh(al[i])
+    return al, sha, cha
+
+
+@njit(cache=True, inline="always")
+def _padded_row(j0, j1, kb, k_tab):
+    """(js, npad): the row [j0, j1) (local node index, m2 = j - kb) padded to [js, js + npad), a multiple of
+    4 nodes and at least 12 (shorter trip counts take the scalar loop: LLVM's threshold for the node loop,
+    seen in the assembly), shifted left if it would leave the table; unpadded where the table is narrower
+    than the padded row."""
+    npad = max((j1 - j0 + 3) // 4 * 4, 12)
+    js = min(j0, kb + k_tab + 1 - npad)
+    if js + k_tab - kb < 0:
+        return j0, j1 - j0
+    return js, npad
+
+
 @njit(cache=True, parallel=PRANGE_ONLY, fastmath={"contract", "arcp", "nsz"})
 def two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, thr):
     """Same sums as two_dim, same lattice and boxes, evaluated without a complex exp per factor:
@@ -245,6 +272,9 @@ def two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, thr):
     q0 = q**n
     q1 = p * q ** (n - 1)
     q2 = p * p * q ** (n - 2) if kmin >= 3 else 0.0
+    mm2 = np.empty(2 * k_tab + 1)  # m2 by table column (read by every pair)
+    for u in range(2 * k_tab + 1):
+        mm2[u] = u - k_tab
     for t in prange(n_pairs):
         a = pairs_a[t]
         b = pairs_b[t]
@@ -254,16 +284,7 @@ def two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, thr):
         kb = k_max[b]
         ln = 2 * kb + 1
         off = k_tab - kb
-        al = np.empty(n)
-        sha = np.empty(n)
-        cha = np.empty(n)
-        for i in range(n):
-            al[i] = c[a] * w_in[a, i] + c[b] * w_in[b, i]
-            sha[i] = np.sinh(al[i])
-            cha[i] = np.cosh(al[i])
-        mm2 = np.empty(2 * k_tab + 1)  # m2 by table column
-        for u in range(2 * k_tab + 1):
-            mm2[u] = u - k_tab
+        al, sha, cha = _pair_alpha(w_in, c, a, b)
         # scratch by node of the padded row (local index j - js)
         lw = max(ln + 3, 12)
         pre = np.empty(lw)
@@ -285,14 +306,7 @@ def two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, thr):
             j0 = kb - r
             j1 = kb + r + 1
             out[t, 2] += j1 - j0
-            # padded row [js, js + npad): a multiple of 4 nodes and at least 12 (shorter trip counts take
-            # the scalar loop: LLVM's threshold for this loop, seen in the assembly), shifted left if it
-            # would leave the table
-            npad = max((j1 - j0 + 3) // 4 * 4, 12)
-            js = min(j0, kb + k_tab + 1 - npad)
-            if js + off < 0:  # table narrower than the padded row: no padding
-                js = j0
-                npad = j1 - j0
+            js, npad = _padded_row(j0, j1, kb, k_tab)
             u0 = js + off
             for j in range(npad):
                 pre[j] = 1.0
@@ -670,13 +684,7 @@ def grad_two_dim(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, thr):
         hb = 2.0 * np.pi / t_per[b]
         ka = k_max[a]
         kb = k_max[b]
-        al = np.empty(n)
-        sha = np.empty(n)
-        cha = np.empty(n)
-        for i in range(n):
-            al[i] = c[a] * w_in[a, i] + c[b] * w_in[b, i]
-            sha[i] = np.sinh(al[i])
-            cha[i] = np.cosh(al[i])
+        al, sha, cha = _pair_alpha(w_in, c, a, b)
         ph = np.empty(n, dtype=np.complex128)
         g1 = np.empty(n, dtype=np.complex128)
         pre = np.empty(n + 1, dtype=np.complex128)
@@ -755,13 +763,7 @@ def grad_two_dim_fast(w_in, p, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, 
         kb = k_max[b]
         ln = 2 * kb + 1
         off = k_tab - kb
-        al = np.empty(n)
-        sha = np.empty(n)
-        cha = np.empty(n)
-        for i in range(n):
-            al[i] = c[a] * w_in[a, i] + c[b] * w_in[b, i]
-            sha[i] = np.sinh(al[i])
-            cha[i] = np.cosh(al[i])
+        al, sha, cha = _pair_alpha(w_in, c, a, b)
         phr = np.empty((n, ln))
         phi_ = np.empty((n, ln))
         g1r = np.empty((n, ln))

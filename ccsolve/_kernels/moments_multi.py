@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .moments import CUT_RATIO, _phi2
+from .moments import CUT_RATIO, _padded_row, _pair_alpha, _phi2
 from .parallel import PRANGE_ONLY
 
 
@@ -47,6 +47,9 @@ def two_dim_multi(w_in, ps, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, thr
         q0s[u] = q**n
         q1s[u] = ps[u] * q ** (n - 1)
         q2s[u] = ps[u] * ps[u] * q ** (n - 2) if kmin >= 3 else 0.0
+    mm2 = np.empty(2 * k_tab + 1)  # m2 by table column (read by every pair)
+    for u in range(2 * k_tab + 1):
+        mm2[u] = u - k_tab
     for t in prange(n_pairs):
         a = pairs_a[t]
         b = pairs_b[t]
@@ -58,16 +61,7 @@ def two_dim_multi(w_in, ps, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, thr
         kbm = kb.max()
         ln = 2 * kbm + 1
         off = k_tab - kbm
-        al = np.empty(n)
-        sha = np.empty(n)
-        cha = np.empty(n)
-        for i in range(n):
-            al[i] = c[a] * w_in[a, i] + c[b] * w_in[b, i]
-            sha[i] = np.sinh(al[i])
-            cha[i] = np.cosh(al[i])
-        mm2 = np.empty(2 * k_tab + 1)
-        for u in range(2 * k_tab + 1):
-            mm2[u] = u - k_tab
+        al, sha, cha = _pair_alpha(w_in, c, a, b)
         lw = max(ln + 3, 12)
         fre = np.empty(lw)
         fim = np.empty(lw)
@@ -93,11 +87,7 @@ def two_dim_multi(w_in, ps, c, t_per, k_max, pairs_a, pairs_b, tc, ts, kmin, thr
                     rr = r[u]
             j0 = kbm - rr
             j1 = kbm + rr + 1
-            npad = max((j1 - j0 + 3) // 4 * 4, 12)
-            js = min(j0, kbm + k_tab + 1 - npad)
-            if js + off < 0:
-                js = j0
-                npad = j1 - j0
+            js, npad = _padded_row(j0, j1, kbm, k_tab)  # as two_dim_fast
             u0 = js + off
             for j in range(npad):
                 ere[j] = 0.0
