@@ -263,8 +263,8 @@ def _restricted_group(w: np.ndarray, ps, tols, kmin: int, k1_max: int, k2_max: i
     scale = t_per.max() ** 2
     k2s = np.array([np.minimum(np.minimum(_choose_k(res[4], tol * ETA_FRAC / scale, 8), k2_max), kk)
                     for res, tol in zip(one, tols)])
-    for p, k2 in zip(ps, k2s):
-        nodes_2d = int(np.sum((k2[ia] + 1) * (2 * k2[ib] + 1))) * n
+    boxes = [int(np.sum((k2[ia] + 1) * (2 * k2[ib] + 1))) * n for k2 in k2s]  # each p's 2-D box cost
+    for p, nodes_2d in zip(ps, boxes):
         if max_factor_evals is not None and nodes_2d > max_factor_evals:
             raise CostCapExceeded(
                 f"the 2-D sums need {nodes_2d:.3g} factor evaluations > max_factor_evals={max_factor_evals:.3g} "
@@ -278,7 +278,7 @@ def _restricted_group(w: np.ndarray, ps, tols, kmin: int, k1_max: int, k2_max: i
 
         s2s = two_dim_multi(w, np.asarray(ps, dtype=float), c, t_per, k2s, pa, pb, tc, ts, kmin, thr)
     out = []
-    for p, tol, alias_e, (s_relu, s_sq, s_x, s_rx, _), k2, s2 in zip(ps, tols, alias, one, k2s, s2s):
+    for p, alias_e, (s_relu, s_sq, s_x, s_rx, _), k2, s2, box in zip(ps, alias, one, k2s, s2s, boxes):
         # P(K >= kmin) (mass of the measure) and P(K' >= kmin - 1), K' ~ Bin(n - 1, p) (the other coordinates)
         mass = _at_least(n, p, kmin)
         rest = _at_least(n - 1, p, kmin - 1)
@@ -312,7 +312,7 @@ def _restricted_group(w: np.ndarray, ps, tols, kmin: int, k1_max: int, k2_max: i
         details = {"cut_pairs": CUT_ERR * cut, "alias_rows": alias_e,
                    "k1": int(kk), "k2": k2.tolist(), "periods": t_per.tolist(), "kappa": KAPPA,
                    "factor_evals_2d": int(s2[:, 2].sum()) * n,
-                   "factor_evals_2d_box": int(np.sum((k2[ia] + 1) * (2 * k2[ib] + 1))) * n, "kmin": kmin}
+                   "factor_evals_2d_box": box, "kmin": kmin}
         out.append((hh, hx, hr, h1, hh_e, hx_err, hr_err, h1_err, details))
     return out
 
