@@ -22,8 +22,9 @@ from ..core.task import Task
 from ..core.weights import Weights
 
 # the stratified run takes the points up to this p (the 100-point curve of trained weights at tol 1e-6,
-# benchmarks/bench_moments.py --ps --curve --curve-strat-max-p 0.02 / 0.035 / 0.05, 2026-12-03 13:43-13:45 UTC:
-# 15.8 / 16.7 / 23.9 s in all; its 43 points up to 0.02 cost ~1.3 s together)
+# benchmarks/bench_moments.py --ps --curve --curve-strat-max-p 0.01 / 0.02 / 0.03, with the grouped moments,
+# 2026-12-03 18:19 UTC: 7.66 / 7.47 / 9.82 s in all; before grouping, 0.02 / 0.035 / 0.05 at 13:43 UTC:
+# 15.8 / 16.7 / 23.9 s; its 43 points up to 0.02 cost ~1.2-1.5 s together)
 AUTO_CURVE_STRAT_P = 0.02
 AUTO_CURVE_MAX_EVALS = 3e10  # a moments point above this 2-D box cost goes to the stratified run
 # the moments points are evaluated in groups on one lattice (moments._loss_group): consecutive p (same low
